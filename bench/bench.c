@@ -1,0 +1,835 @@
+/*
+ * bench.c - session-cache benchmark, built twice from this one source:
+ *
+ *   -DBENCH_OPENSSL  linked with -lssl -lcrypto   (system OpenSSL 3.0)
+ *   (default)        linked with -lsesscache      (this project)
+ *
+ * Both builds compile against the SYSTEM <openssl/ssl.h>. Every workload
+ * goes through the public session-cache API, except "handshake", which uses
+ * the sesscache_* driver functions (sesscache build) or an equivalent-cost
+ * emulation through OpenSSL's public API (OpenSSL build).
+ *
+ * Output: one machine-readable line per figure on stdout,
+ *   RESULT workload=<w> threads=<t> value=<v> unit=<u> [key=value ...]
+ * plus human-readable '#' lines on stderr. bench/report.py combines the
+ * output of both builds into a table, a CSV file and an SVG chart.
+ *
+ * Usage: bench [--sessions N] [--threads 1,2] [--seconds S] [--reps R]
+ *              [--only fill,lookup,churn,mixed,flush,handshake]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+#ifdef BENCH_OPENSSL
+#include <openssl/rand.h>
+#define LIB_NAME "openssl"
+#else
+#define LIB_NAME "sesscache"
+/* Driver functions that exist only in libsesscache. */
+int sesscache_handshake_start(SSL *s);
+int sesscache_server_lookup(SSL *s, const unsigned char *id, unsigned int id_len);
+int sesscache_server_new_session(SSL *s);
+int sesscache_handshake_done(SSL *s);
+#endif
+
+#define ID_LEN 32
+#define SESS_TIMEOUT 7200L
+#define MAX_THREADS 256
+
+/* ------------------------------------------------------------------ */
+/* options                                                              */
+
+static size_t opt_sessions = 100000;
+static int opt_threads[MAX_THREADS] = {1, 2};
+static int opt_nthreads = 2;
+static double opt_seconds = 1.0;
+static int opt_reps = 3;
+static const char *opt_only = NULL;
+
+static long g_t0; /* common session time: equal expiries keep OpenSSL's
+                     expiry-ordered list insertion O(1) (head insert) */
+static uint64_t g_seq = 1; /* global session-id sequence (main thread only) */
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench(" LIB_NAME "): FATAL: %s\n", what);
+    exit(2);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        die("out of memory");
+    return p;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (p == NULL)
+        die("out of memory");
+    return p;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = 0;
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%ld %ld", &size, &res) != 2)
+        res = -1;
+    fclose(f);
+    return res < 0 ? -1 : res * sysconf(_SC_PAGESIZE);
+}
+
+static int want(const char *w)
+{
+    const char *p;
+    size_t n = strlen(w);
+    if (opt_only == NULL)
+        return 1;
+    for (p = opt_only; p != NULL && *p; ) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, w, n) == 0)
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--sessions N] [--threads 1,2,...] [--seconds S]\n"
+            "          [--reps R] [--only fill,lookup,churn,mixed,flush,handshake]\n"
+            "  --sessions N  cache population / capacity (default 100000)\n"
+            "  --threads L   thread counts for lookup/churn/mixed/handshake (default 1,2)\n"
+            "  --seconds S   timed duration per measurement (default 1.0)\n"
+            "  --reps R      repetitions for fill and flush, best kept (default 3)\n"
+            "  --only W      comma-separated subset of workloads\n",
+            argv0);
+    exit(1);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            usage(argv[0]);
+        if (v == NULL)
+            usage(argv[0]);
+        if (strcmp(a, "--sessions") == 0) {
+            opt_sessions = strtoul(v, NULL, 10);
+            if (opt_sessions < 100)
+                die("--sessions must be >= 100");
+        } else if (strcmp(a, "--threads") == 0) {
+            const char *p = v;
+            opt_nthreads = 0;
+            while (*p) {
+                char *end;
+                long t = strtol(p, &end, 10);
+                if (end == p || t < 1 || t > MAX_THREADS || opt_nthreads >= MAX_THREADS)
+                    die("bad --threads list");
+                opt_threads[opt_nthreads++] = (int)t;
+                p = (*end == ',') ? end + 1 : end;
+                if (*end != ',' && *end != '\0')
+                    die("bad --threads list");
+            }
+            if (opt_nthreads == 0)
+                die("empty --threads list");
+        } else if (strcmp(a, "--seconds") == 0) {
+            opt_seconds = strtod(v, NULL);
+            if (!(opt_seconds > 0))
+                die("bad --seconds");
+        } else if (strcmp(a, "--reps") == 0) {
+            opt_reps = atoi(v);
+            if (opt_reps < 1)
+                die("bad --reps");
+        } else if (strcmp(a, "--only") == 0) {
+            opt_only = v;
+        } else {
+            usage(argv[0]);
+        }
+        i++;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* random numbers and ids                                               */
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static inline uint64_t rng_next(uint64_t *s)
+{ /* xorshift64* */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545f4914f6cdd1dULL;
+}
+
+static inline size_t rng_below(uint64_t *s, size_t n)
+{
+    return (size_t)(((rng_next(s) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* Distinct pseudo-random 32-byte id derived from a sequence number. */
+static void make_id(uint64_t seq, unsigned char *id)
+{
+    int k;
+    for (k = 0; k < ID_LEN / 8; k++) {
+        uint64_t w = splitmix64(seq * 4 + (uint64_t)k + 0x5e55cac4e0000000ULL);
+        memcpy(id + 8 * k, &w, 8);
+    }
+}
+
+static void random_id(uint64_t *rng, unsigned char *id)
+{
+    int k;
+    for (k = 0; k < ID_LEN / 8; k++) {
+        uint64_t w = rng_next(rng);
+        memcpy(id + 8 * k, &w, 8);
+    }
+}
+
+/* New session (caller owns one reference) with the next sequence id. */
+static SSL_SESSION *new_session(int version, long t, unsigned char *id_out)
+{
+    unsigned char id[ID_LEN];
+    SSL_SESSION *s = SSL_SESSION_new();
+    if (s == NULL)
+        die("SSL_SESSION_new");
+    make_id(g_seq++, id);
+    if (!SSL_SESSION_set1_id(s, id, ID_LEN))
+        die("SSL_SESSION_set1_id");
+    if (!SSL_SESSION_set_protocol_version(s, version))
+        die("SSL_SESSION_set_protocol_version");
+    if (!SSL_SESSION_set_time(s, t))
+        die("SSL_SESSION_set_time");
+    if (!SSL_SESSION_set_timeout(s, SESS_TIMEOUT))
+        die("SSL_SESSION_set_timeout");
+    if (id_out != NULL)
+        memcpy(id_out, id, ID_LEN);
+    return s;
+}
+
+static SSL_CTX *new_ctx(long cache_size)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        die("SSL_CTX_new");
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, cache_size);
+    return ctx;
+}
+
+/* Add n fresh sessions to ctx (untimed); optionally record their ids. */
+static void populate(SSL_CTX *ctx, size_t n, int version, long t, unsigned char *ids)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        SSL_SESSION *s = new_session(version, t, ids ? ids + i * ID_LEN : NULL);
+        if (!SSL_CTX_add_session(ctx, s))
+            die("SSL_CTX_add_session returned 0 for a new session");
+        SSL_SESSION_free(s);
+    }
+}
+
+static void result(const char *w, int threads, double v, const char *unit, const char *extra)
+{
+    printf("RESULT lib=%s workload=%s threads=%d value=%.6g unit=%s%s%s\n", LIB_NAME, w,
+           threads, v, unit, extra ? " " : "", extra ? extra : "");
+    fflush(stdout);
+}
+
+/* Version that SSL_has_matching_session_id keys on for a fresh SSL. */
+static int fresh_ssl_version(SSL_CTX *ctx)
+{
+    SSL *ssl = SSL_new(ctx);
+    int v;
+    if (ssl == NULL)
+        die("SSL_new");
+    v = SSL_version(ssl);
+    SSL_free(ssl);
+    return v;
+}
+
+/* Version an SSL has after the handshake driver started it. */
+static int handshake_version(SSL_CTX *ctx)
+{
+#ifdef BENCH_OPENSSL
+    return fresh_ssl_version(ctx); /* emulation keys on the fresh version */
+#else
+    SSL *ssl = SSL_new(ctx);
+    int v;
+    if (ssl == NULL)
+        die("SSL_new");
+    if (sesscache_handshake_start(ssl) <= 0)
+        die("sesscache_handshake_start");
+    v = SSL_version(ssl);
+    SSL_free(ssl);
+    return v;
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* fill                                                                 */
+
+static void bench_fill(void)
+{
+    size_t n = opt_sessions, i;
+    double best = 0;
+    long mem_per = -1;
+    int rep;
+    for (rep = 0; rep < opt_reps; rep++) {
+        SSL_CTX *ctx = new_ctx((long)(2 * n));
+        int ver = fresh_ssl_version(ctx);
+        long rss0 = rss_bytes(), rss1;
+        SSL_SESSION **ss = xmalloc(n * sizeof(*ss));
+        double t0, t1;
+        for (i = 0; i < n; i++)
+            ss[i] = new_session(ver, g_t0, NULL);
+        t0 = now_s();
+        for (i = 0; i < n; i++)
+            if (!SSL_CTX_add_session(ctx, ss[i]))
+                die("fill: SSL_CTX_add_session returned 0");
+        t1 = now_s();
+        for (i = 0; i < n; i++)
+            SSL_SESSION_free(ss[i]);
+        free(ss);
+        if ((size_t)SSL_CTX_sess_number(ctx) != n)
+            die("fill: sess_number != N after fill");
+        rss1 = rss_bytes();
+        if (rep == 0) /* later reps reuse freed heap, so only rep 0 counts */
+            mem_per = (rss1 - rss0) / (long)n;
+        if ((double)n / (t1 - t0) > best)
+            best = (double)n / (t1 - t0);
+        SSL_CTX_free(ctx);
+    }
+    result("fill", 1, best, "adds/s", NULL);
+    result("memory", 1, (double)mem_per, "bytes/session", NULL);
+    fprintf(stderr, "# fill: %.0f adds/s, %ld resident bytes per cached session (N=%zu)\n",
+            best, mem_per, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* flush                                                                */
+
+static void bench_flush(void)
+{
+    size_t n = opt_sessions, n_exp = n / 10;
+    double best = 1e30;
+    int rep;
+    for (rep = 0; rep < opt_reps; rep++) {
+        SSL_CTX *ctx = new_ctx((long)(2 * n));
+        int ver = fresh_ssl_version(ctx);
+        long before, after;
+        double t0, t1;
+        /* Expired ones first: with OpenSSL's expiry-ordered list, adding
+         * them after fresh ones would walk the list on every insert. */
+        populate(ctx, n_exp, ver, g_t0 - 10 * SESS_TIMEOUT, NULL);
+        populate(ctx, n - n_exp, ver, g_t0, NULL);
+        before = SSL_CTX_sess_number(ctx);
+        if ((size_t)before != n)
+            die("flush: sess_number != N before flush");
+        t0 = now_s();
+        SSL_CTX_flush_sessions(ctx, (long)time(NULL));
+        t1 = now_s();
+        after = SSL_CTX_sess_number(ctx);
+        if ((size_t)(before - after) != n_exp) {
+            fprintf(stderr, "flush: removed %ld, expected %zu\n", before - after, n_exp);
+            die("flush: wrong number of sessions removed");
+        }
+        if ((t1 - t0) * 1e3 < best)
+            best = (t1 - t0) * 1e3;
+        SSL_CTX_free(ctx);
+    }
+    result("flush", 1, best, "ms", NULL);
+    fprintf(stderr, "# flush: %.3f ms to remove %zu expired of %zu\n", best, n_exp, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* threaded workloads                                                   */
+
+enum kind { K_LOOKUP, K_CHURN, K_MIXED, K_HANDSHAKE };
+
+typedef struct worker {
+    pthread_t th;
+    int tid;
+    struct run *run;
+    SSL *ssl;
+    uint64_t rng;
+    /* pre-created sessions for this round (churn, mixed) */
+    SSL_SESSION **pool;
+    unsigned char *pool_ids;
+    size_t pool_n;
+    /* ring of ids this thread knows to be recently cached (mixed, handshake) */
+    unsigned char *ring;
+    size_t ring_cap, ring_len, ring_pos;
+    /* counters */
+    uint64_t ops, hits, misses, adds, unexpected;
+    double t0, t1;
+    long accepts;
+    char pad[64];
+} worker_t;
+
+typedef struct run {
+    enum kind kind;
+    SSL_CTX *ctx;
+    int nthreads;
+    int stop;
+    pthread_barrier_t start, done;
+    const unsigned char *ids; /* lookup: all cached ids */
+    size_t nids;
+    int hs_version;
+    worker_t *w;
+} run_t;
+
+static inline void ring_push(worker_t *w, const unsigned char *id)
+{
+    memcpy(w->ring + w->ring_pos * ID_LEN, id, ID_LEN);
+    if (++w->ring_pos == w->ring_cap)
+        w->ring_pos = 0;
+    if (w->ring_len < w->ring_cap)
+        w->ring_len++;
+}
+
+static inline const unsigned char *ring_pick(worker_t *w)
+{
+    return w->ring + rng_below(&w->rng, w->ring_len) * ID_LEN;
+}
+
+static void work_lookup(worker_t *w)
+{
+    run_t *r = w->run;
+    SSL *ssl = w->ssl;
+    uint64_t ops = 0, hits = 0;
+    double t0 = now_s(), t1 = t0;
+    for (;;) {
+        int k;
+        for (k = 0; k < 1024; k++) {
+            const unsigned char *id = r->ids + rng_below(&w->rng, r->nids) * ID_LEN;
+            hits += (uint64_t)(SSL_has_matching_session_id(ssl, id, ID_LEN) == 1);
+        }
+        ops += 1024;
+        t1 = now_s();
+        if (t1 - t0 >= opt_seconds)
+            break;
+    }
+    w->t0 = t0;
+    w->t1 = t1;
+    w->ops += ops;
+    w->hits += hits;
+}
+
+static void work_churn(worker_t *w)
+{
+    SSL_CTX *ctx = w->run->ctx;
+    size_t i;
+    w->t0 = now_s();
+    for (i = 0; i < w->pool_n; i++) {
+        if (SSL_CTX_add_session(ctx, w->pool[i]) != 1)
+            w->unexpected++;
+        SSL_SESSION_free(w->pool[i]);
+    }
+    w->t1 = now_s();
+    w->ops += w->pool_n;
+    w->adds += w->pool_n;
+}
+
+static void work_mixed(worker_t *w)
+{
+    SSL_CTX *ctx = w->run->ctx;
+    SSL *ssl = w->ssl;
+    size_t i = 0;
+    uint64_t ops = 0, hits = 0, looks = 0;
+    int phase = 0;
+    w->t0 = now_s();
+    while (i < w->pool_n) {
+        if (++phase == 10) { /* 10 %: add a new session (evicts) */
+            phase = 0;
+            if (SSL_CTX_add_session(ctx, w->pool[i]) != 1)
+                w->unexpected++;
+            SSL_SESSION_free(w->pool[i]);
+            ring_push(w, w->pool_ids + i * ID_LEN);
+            i++;
+        } else { /* 90 %: look up a recently cached id */
+            looks++;
+            hits += (uint64_t)(SSL_has_matching_session_id(ssl, ring_pick(w), ID_LEN) == 1);
+        }
+        ops++;
+    }
+    w->t1 = now_s();
+    w->ops += ops;
+    w->hits += hits;
+    w->misses += looks - hits;
+    w->adds += w->pool_n;
+}
+
+#ifdef BENCH_OPENSSL
+/* Public-API emulation of the sesscache handshake driver, at OpenSSL's cost:
+ *   lookup      = lookup_sess_in_cache: read lock + hash lookup
+ *   new_session = ssl_get_new_session + ssl_generate_session_id:
+ *                 SSL_SESSION_new, RAND_bytes id, conflict check (read lock)
+ *   done        = ssl_update_cache: SSL_CTX_add_session (write lock) for a
+ *                 new session, auto-flush every 256 accepts. */
+static int emu_new_session(worker_t *w, SSL_SESSION **out, unsigned char *id)
+{
+    SSL_SESSION *s = SSL_SESSION_new();
+    int tries = 0;
+    if (s == NULL)
+        return -1;
+    do {
+        if (RAND_bytes(id, ID_LEN) != 1 || ++tries > 10) {
+            SSL_SESSION_free(s);
+            return -1;
+        }
+    } while (SSL_has_matching_session_id(w->ssl, id, ID_LEN));
+    if (!SSL_SESSION_set1_id(s, id, ID_LEN)
+        || !SSL_SESSION_set_protocol_version(s, w->run->hs_version)
+        || !SSL_SESSION_set_time(s, (long)time(NULL))
+        || !SSL_SESSION_set_timeout(s, SESS_TIMEOUT)) {
+        SSL_SESSION_free(s);
+        return -1;
+    }
+    *out = s;
+    return 1;
+}
+#endif
+
+static void work_handshake(worker_t *w)
+{
+    SSL *ssl = w->ssl;
+    uint64_t ops = 0, hits = 0, misses = 0, unexpected = 0, adds = 0;
+    double t0 = now_s(), t1 = t0;
+    unsigned char unknown[ID_LEN];
+    int phase = 0;
+#ifdef BENCH_OPENSSL
+    SSL_CTX *ctx = w->run->ctx;
+#endif
+    for (;;) {
+        int k;
+        for (k = 0; k < 256; k++) {
+            const unsigned char *id;
+            int known, rc;
+            if (++phase == 10) { /* 10 %: unknown id -> full handshake */
+                phase = 0;
+                random_id(&w->rng, unknown);
+                id = unknown;
+                known = 0;
+            } else {
+                id = ring_pick(w);
+                known = 1;
+            }
+#ifdef BENCH_OPENSSL
+            {
+                SSL_SESSION *ns = NULL;
+                unsigned char nid[ID_LEN];
+                rc = SSL_has_matching_session_id(ssl, id, ID_LEN);
+                if (rc == 0) {
+                    if (emu_new_session(w, &ns, nid) != 1)
+                        die("handshake emulation: new session");
+                }
+                if (ns != NULL) {
+                    SSL_CTX_add_session(ctx, ns);
+                    SSL_SESSION_free(ns);
+                    ring_push(w, nid);
+                    adds++;
+                }
+                if ((++w->accepts & 0xff) == 0xff)
+                    SSL_CTX_flush_sessions(ctx, (long)time(NULL));
+            }
+#else
+            if (sesscache_handshake_start(ssl) <= 0)
+                die("sesscache_handshake_start failed");
+            rc = sesscache_server_lookup(ssl, id, ID_LEN);
+            if (rc < 0)
+                die("sesscache_server_lookup returned -1");
+            if (rc == 0 && sesscache_server_new_session(ssl) <= 0)
+                die("sesscache_server_new_session failed");
+            if (sesscache_handshake_done(ssl) <= 0)
+                die("sesscache_handshake_done failed");
+            if (rc == 0) {
+                SSL_SESSION *cur = SSL_get_session(ssl);
+                unsigned int len = 0;
+                const unsigned char *nid = cur ? SSL_SESSION_get_id(cur, &len) : NULL;
+                if (nid != NULL && len == ID_LEN)
+                    ring_push(w, nid);
+                adds++;
+            }
+#endif
+            if (rc == 1)
+                hits++;
+            else
+                misses++;
+            if (rc != known)
+                unexpected++;
+        }
+        ops += 256;
+        t1 = now_s();
+        if (t1 - t0 >= opt_seconds)
+            break;
+    }
+    w->t0 = t0;
+    w->t1 = t1;
+    w->ops += ops;
+    w->hits += hits;
+    w->misses += misses;
+    w->adds += adds;
+    w->unexpected += unexpected;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    run_t *r = w->run;
+    for (;;) {
+        pthread_barrier_wait(&r->start);
+        if (r->stop)
+            break;
+        switch (r->kind) {
+        case K_LOOKUP: work_lookup(w); break;
+        case K_CHURN: work_churn(w); break;
+        case K_MIXED: work_mixed(w); break;
+        case K_HANDSHAKE: work_handshake(w); break;
+        }
+        pthread_barrier_wait(&r->done);
+    }
+    return NULL;
+}
+
+/* Give each worker a ring of the most recently cached ids it may look up:
+ * ids[n/2 .. n) dealt round-robin; the ring holds n/(2T) entries, i.e. half
+ * of what the cache retains, so FIFO-ish eviction never reaches it. */
+static void init_rings(run_t *r, const unsigned char *ids, size_t n)
+{
+    int T = r->nthreads, t;
+    size_t cap = n / (2 * (size_t)T), i;
+    if (cap < 1)
+        cap = 1;
+    for (t = 0; t < T; t++) {
+        worker_t *w = &r->w[t];
+        w->ring_cap = cap;
+        w->ring = xmalloc(cap * ID_LEN);
+    }
+    for (i = n / 2; i < n; i++)
+        ring_push(&r->w[i % (size_t)T], ids + i * ID_LEN);
+}
+
+static void fill_pools(run_t *r, size_t per_thread, int version)
+{
+    int t;
+    size_t i;
+    for (t = 0; t < r->nthreads; t++) {
+        worker_t *w = &r->w[t];
+        if (w->pool == NULL) {
+            w->pool = xmalloc(per_thread * sizeof(*w->pool));
+            w->pool_ids = xmalloc(per_thread * ID_LEN);
+        }
+        for (i = 0; i < per_thread; i++)
+            w->pool[i] = new_session(version, g_t0, w->pool_ids + i * ID_LEN);
+        w->pool_n = per_thread;
+    }
+}
+
+static const char *kind_name(enum kind k)
+{
+    switch (k) {
+    case K_LOOKUP: return "lookup";
+    case K_CHURN: return "churn";
+    case K_MIXED: return "mixed";
+    case K_HANDSHAKE: return "handshake";
+    }
+    return "?";
+}
+
+static void bench_threads(enum kind kind, int T)
+{
+    size_t n = opt_sessions;
+    run_t r;
+    int t, version, rounds = 0;
+    unsigned char *ids = xmalloc(n * ID_LEN);
+    double elapsed = 0, value;
+    uint64_t ops = 0, hits = 0, misses = 0, adds = 0, unexpected = 0;
+    char extra[256];
+    const char *unit = "ops/s";
+
+    memset(&r, 0, sizeof(r));
+    r.kind = kind;
+    r.nthreads = T;
+    /* lookup/handshake: no eviction of the looked-up set (lookup: capacity 2N;
+     * handshake: capacity N, rings keep to recent ids). churn/mixed: at
+     * capacity N, every add evicts. */
+    r.ctx = new_ctx(kind == K_LOOKUP ? (long)(2 * n) : (long)n);
+    version = (kind == K_HANDSHAKE) ? handshake_version(r.ctx) : fresh_ssl_version(r.ctx);
+    r.hs_version = version;
+    populate(r.ctx, n, version, g_t0, ids);
+    r.ids = ids;
+    r.nids = n;
+    r.w = xcalloc((size_t)T, sizeof(worker_t));
+    if (pthread_barrier_init(&r.start, NULL, (unsigned)T + 1)
+        || pthread_barrier_init(&r.done, NULL, (unsigned)T + 1))
+        die("pthread_barrier_init");
+    if (kind == K_MIXED || kind == K_HANDSHAKE)
+        init_rings(&r, ids, n);
+    for (t = 0; t < T; t++) {
+        worker_t *w = &r.w[t];
+        w->tid = t;
+        w->run = &r;
+        w->rng = splitmix64(0xbe7c4000ULL + (uint64_t)t * 7919 + (uint64_t)T * 104729);
+        w->ssl = SSL_new(r.ctx);
+        if (w->ssl == NULL)
+            die("SSL_new");
+        if (pthread_create(&w->th, NULL, worker_main, w))
+            die("pthread_create");
+    }
+
+    for (;;) {
+        double mn = 1e300, mx = -1e300;
+        if (kind == K_CHURN)
+            fill_pools(&r, (2 * n) / (size_t)T, version);
+        else if (kind == K_MIXED)
+            fill_pools(&r, (n / 5) / (size_t)T, version);
+        pthread_barrier_wait(&r.start);
+        pthread_barrier_wait(&r.done);
+        for (t = 0; t < T; t++) {
+            if (r.w[t].t0 < mn) mn = r.w[t].t0;
+            if (r.w[t].t1 > mx) mx = r.w[t].t1;
+        }
+        elapsed += mx - mn;
+        rounds++;
+        if (elapsed >= opt_seconds || rounds >= 100)
+            break;
+    }
+    r.stop = 1;
+    pthread_barrier_wait(&r.start);
+    for (t = 0; t < T; t++) {
+        worker_t *w = &r.w[t];
+        pthread_join(w->th, NULL);
+        ops += w->ops;
+        hits += w->hits;
+        misses += w->misses;
+        adds += w->adds;
+        unexpected += w->unexpected;
+    }
+    value = (double)ops / elapsed;
+
+    switch (kind) {
+    case K_LOOKUP:
+        if (hits != ops) {
+            fprintf(stderr, "lookup: %llu hits of %llu lookups\n", (unsigned long long)hits,
+                    (unsigned long long)ops);
+            die("lookup hit rate is not 100%");
+        }
+        snprintf(extra, sizeof(extra), "hitrate=1");
+        break;
+    case K_CHURN:
+        unit = "adds/s";
+        if (unexpected)
+            die("churn: SSL_CTX_add_session did not return 1 for a new session");
+        snprintf(extra, sizeof(extra), "rounds=%d", rounds);
+        break;
+    case K_MIXED:
+        if (unexpected)
+            die("mixed: SSL_CTX_add_session did not return 1 for a new session");
+        snprintf(extra, sizeof(extra), "hitrate=%.6f rounds=%d",
+                 (double)hits / (double)(hits + misses), rounds);
+        if (hits + misses != 0 && (double)hits / (double)(hits + misses) < 0.999)
+            fprintf(stderr, "# WARNING: mixed T=%d lookup hit rate %.4f < 0.999\n", T,
+                    (double)hits / (double)(hits + misses));
+        break;
+    case K_HANDSHAKE:
+        unit = "handshakes/s";
+        snprintf(extra, sizeof(extra), "resumed=%.4f unexpected=%.6f%s",
+                 (double)hits / (double)ops, (double)unexpected / (double)ops,
+#ifdef BENCH_OPENSSL
+                 " emulated=1"
+#else
+                 ""
+#endif
+        );
+        if ((double)unexpected / (double)ops > 0.001)
+            fprintf(stderr, "# WARNING: handshake T=%d: %.4f%% lookups did not give the "
+                    "expected hit/miss\n", T, 100.0 * (double)unexpected / (double)ops);
+        break;
+    }
+    result(kind_name(kind), T, value, unit, extra);
+    fprintf(stderr, "# %s T=%d: %.0f %s (%llu ops in %.3f s, %d round(s), cache %ld)\n",
+            kind_name(kind), T, value, unit, (unsigned long long)ops, elapsed, rounds,
+            SSL_CTX_sess_number(r.ctx));
+
+    for (t = 0; t < T; t++) {
+        worker_t *w = &r.w[t];
+        SSL_free(w->ssl);
+        free(w->pool);
+        free(w->pool_ids);
+        free(w->ring);
+    }
+    pthread_barrier_destroy(&r.start);
+    pthread_barrier_destroy(&r.done);
+    SSL_CTX_free(r.ctx);
+    free(r.w);
+    free(ids);
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+    double start = now_s();
+    parse_args(argc, argv);
+    g_t0 = (long)time(NULL);
+    fprintf(stderr, "# bench(%s): N=%zu seconds=%.2f threads=", LIB_NAME, opt_sessions,
+            opt_seconds);
+    for (i = 0; i < opt_nthreads; i++)
+        fprintf(stderr, "%s%d", i ? "," : "", opt_threads[i]);
+    fprintf(stderr, "\n");
+    printf("INFO lib=%s sessions=%zu seconds=%g nproc=%ld\n", LIB_NAME, opt_sessions,
+           opt_seconds, sysconf(_SC_NPROCESSORS_ONLN));
+
+    if (want("fill"))
+        bench_fill();
+    if (want("lookup"))
+        for (i = 0; i < opt_nthreads; i++)
+            bench_threads(K_LOOKUP, opt_threads[i]);
+    if (want("churn"))
+        for (i = 0; i < opt_nthreads; i++)
+            bench_threads(K_CHURN, opt_threads[i]);
+    if (want("mixed"))
+        for (i = 0; i < opt_nthreads; i++)
+            bench_threads(K_MIXED, opt_threads[i]);
+    if (want("flush"))
+        bench_flush();
+    if (want("handshake"))
+        for (i = 0; i < opt_nthreads; i++)
+            bench_threads(K_HANDSHAKE, opt_threads[i]);
+    fprintf(stderr, "# bench(%s): total %.1f s\n", LIB_NAME, now_s() - start);
+    return 0;
+}

@@ -1,0 +1,48 @@
+# bench/bench.mk - session-cache benchmark (included by the top-level Makefile).
+#
+#   make bench                         build both binaries, run both, print the table,
+#                                      write target/bench/results.csv and throughput.svg
+#   make bench BENCH_ARGS="--sessions 200000 --threads 1,2 --seconds 2"
+#   make bench BENCH_RUNS=1            one run per library instead of two (alternating)
+#   make bench-openssl                 run only the OpenSSL build (no library needed)
+#   make bench-build                   build both binaries only
+#
+# Both binaries compile against the SYSTEM <openssl/ssl.h> (no -I flags).
+# The sesscache binary links -Ltarget/release -lsesscache and runs with
+# LD_LIBRARY_PATH=target/release (set by bench/report.py). The target `lib`
+# (defined by the top-level Makefile) builds the library.
+
+BENCH_DIR    := target/bench
+BENCH_LIBDIR := target/release
+BENCH_CC     ?= cc
+BENCH_CFLAGS ?= -O2 -Wall -Wextra -Werror -pthread
+BENCH_ARGS   ?=
+BENCH_RUNS   ?= 2
+BENCH_PY     ?= python3
+
+.PHONY: bench bench-build bench-openssl bench-clean
+
+bench: bench-build
+	$(BENCH_PY) bench/report.py --runs $(BENCH_RUNS) \
+	    --openssl $(BENCH_DIR)/bench_openssl --sesscache $(BENCH_DIR)/bench_sesscache \
+	    --libdir $(BENCH_LIBDIR) --outdir $(BENCH_DIR) -- $(BENCH_ARGS)
+
+bench-build: $(BENCH_DIR)/bench_openssl $(BENCH_DIR)/bench_sesscache
+
+bench-openssl: $(BENCH_DIR)/bench_openssl
+	$(BENCH_DIR)/bench_openssl $(BENCH_ARGS)
+
+$(BENCH_DIR):
+	mkdir -p $@
+
+$(BENCH_DIR)/bench_openssl: bench/bench.c bench/bench.mk | $(BENCH_DIR)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DBENCH_OPENSSL -o $@ bench/bench.c -lssl -lcrypto
+
+# `lib` is phony, so it is order-only here: it always runs first, but the
+# benchmark is only relinked when its source changes (it links the .so
+# dynamically, so a rebuilt library needs no relink).
+$(BENCH_DIR)/bench_sesscache: bench/bench.c bench/bench.mk | lib $(BENCH_DIR)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/bench.c -L$(BENCH_LIBDIR) -lsesscache
+
+bench-clean:
+	rm -f $(BENCH_DIR)/bench_openssl $(BENCH_DIR)/bench_sesscache

@@ -1,0 +1,400 @@
+//! What a TLS 1.2 session-ID handshake does to the cache, without TLS: OpenSSL's
+//! `lookup_sess_in_cache`, `ssl_get_prev_session`, `ssl_get_new_session` with
+//! `ssl_generate_session_id`, and `ssl_update_cache`, plus the counters around them.
+//!
+//! Connections here are treated as cleanly shut down: there is no TLS engine, hence no
+//! "bad session" to clear when a connection is freed or given another session.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::context::{RemoveHook, SessionCtx};
+use super::key::{Bytes32, SessionKey, MAX_ID_LENGTH};
+use super::mode::CacheMode;
+use super::session::{Handle, Session, SessionRef};
+use super::stats::Stat;
+
+/// `TLS1_2_VERSION`: the version every driven handshake negotiates.
+pub const TLS1_2_VERSION: i32 = 0x0303;
+/// `TLS1_3_VERSION`: what a fresh `SSL` reports before any handshake.
+pub const TLS1_3_VERSION: i32 = 0x0304;
+/// `SSL_VERIFY_PEER`.
+pub const VERIFY_PEER: i32 = 0x01;
+/// The auto-flush runs when the low 8 bits of the `*_good` counter are all set
+/// (`ssl_update_cache`): during the 256th, 512th, ... completed handshake.
+pub const AUTO_FLUSH_MASK: i32 = 0xff;
+/// `MAX_SESS_ID_ATTEMPTS`: draws of the default id generator before it gives up.
+pub const MAX_SESS_ID_ATTEMPTS: usize = 10;
+/// `X509_V_OK`.
+pub const X509_V_OK: i64 = 0;
+
+/// The versions for which OpenSSL generates a 32-byte server session id.
+const KNOWN_VERSIONS: [i32; 8] = [0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0100, 0xfeff, 0xfefd];
+
+/// The application callbacks a handshake may run. Each runs with no sesscache lock held.
+pub trait HandshakeHooks<H>: RemoveHook<H> {
+    /// `get_session_cb(ssl, id, len, &copy)` with OpenSSL's reference rule already applied:
+    /// the returned handle owns one reference whatever `*copy` said.
+    fn get_session(&self, id: &[u8]) -> Option<H>;
+    /// `new_session_cb(ssl, sess)` with its reference rule applied. `None` when no callback
+    /// is installed.
+    fn new_session(&self, s: &H);
+    /// The application's `generate_session_id` callback: `None` when none is installed,
+    /// otherwise the callback's verdict; it may shorten `len`.
+    fn generate_id(&self, id: &mut [u8; MAX_ID_LENGTH], len: &mut u32) -> Option<bool>;
+    /// Fills `buf` with random bytes (the default generator and master keys).
+    fn random(&self, buf: &mut [u8]);
+}
+
+/// OpenSSL's `lookup_sess_in_cache(s, id, len)` for a connection of `version`.
+pub fn lookup_in_cache<H: Handle>(
+    ctx: &SessionCtx<H>,
+    hooks: &impl HandshakeHooks<H>,
+    version: i32,
+    id: &[u8],
+    now: i64,
+) -> Option<H> {
+    let mode = ctx.mode();
+    if !mode.contains(CacheMode::NO_INTERNAL_LOOKUP) {
+        let key = SessionKey::from_slice(version, id)?;
+        // The mode's SERVER bit is not consulted: OpenSSL looks up even with caching off.
+        if let Some(s) = ctx.cache().get(&key) {
+            return Some(s);
+        }
+        ctx.stats().bump(Stat::Misses);
+    }
+    let s = hooks.get_session(id)?;
+    // CVE-2024-2511 hardening (3.0.14+): a not-resumable session from the callback is dropped.
+    if s.is_marked_not_resumable() {
+        return None;
+    }
+    ctx.stats().bump(Stat::CbHits);
+    if !mode.contains(CacheMode::NO_INTERNAL_STORE) {
+        ctx.add_session(&s, now, hooks);
+    }
+    Some(s)
+}
+
+/// The cache-relevant state of one `SSL`. Every field is behind its own short lock or is an
+/// atomic, and none is held while a callback runs, so callbacks may call back into the `SSL`.
+pub struct Conn {
+    server: AtomicBool,
+    version: AtomicI32,
+    session: Mutex<Option<SessionRef>>,
+    hit: AtomicBool,
+    sid_ctx: Mutex<Bytes32>,
+    verify_mode: AtomicI32,
+    completed: AtomicU32,
+}
+
+impl Conn {
+    /// A fresh connection: version 0x0304 as OpenSSL reports before any handshake.
+    pub fn new(server: bool, sid_ctx: Bytes32) -> Conn {
+        Conn {
+            server: AtomicBool::new(server),
+            version: AtomicI32::new(TLS1_3_VERSION),
+            session: Mutex::new(None),
+            hit: AtomicBool::new(false),
+            sid_ctx: Mutex::new(sid_ctx),
+            verify_mode: AtomicI32::new(0),
+            completed: AtomicU32::new(0),
+        }
+    }
+
+    /// `SSL_is_server`.
+    pub fn is_server(&self) -> bool {
+        self.server.load(Ordering::Relaxed)
+    }
+
+    /// `SSL_set_accept_state` (true) / `SSL_set_connect_state` (false).
+    pub fn set_server(&self, v: bool) {
+        self.server.store(v, Ordering::Relaxed);
+    }
+
+    /// `SSL_version`.
+    pub fn version(&self) -> i32 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// The session (`SSL_get1_session`).
+    pub fn session(&self) -> Option<SessionRef> {
+        self.session.lock().clone()
+    }
+
+    /// Replaces the session; the previous one is returned so the caller drops it unlocked.
+    pub fn replace_session(&self, s: Option<SessionRef>) -> Option<SessionRef> {
+        std::mem::replace(&mut *self.session.lock(), s)
+    }
+
+    /// Reads the session pointer without taking a reference (`SSL_get_session`).
+    pub fn with_session<R>(&self, f: impl FnOnce(Option<&SessionRef>) -> R) -> R {
+        f(self.session.lock().as_ref())
+    }
+
+    /// `SSL_session_reused`.
+    pub fn is_hit(&self) -> bool {
+        self.hit.load(Ordering::Relaxed)
+    }
+
+    /// The connection's sid_ctx.
+    pub fn sid_ctx(&self) -> Bytes32 {
+        *self.sid_ctx.lock()
+    }
+
+    /// `SSL_set_session_id_context`.
+    pub fn set_sid_ctx(&self, v: Bytes32) {
+        *self.sid_ctx.lock() = v;
+    }
+
+    /// `SSL_get_verify_mode`.
+    pub fn verify_mode(&self) -> i32 {
+        self.verify_mode.load(Ordering::Relaxed)
+    }
+
+    /// `SSL_set_verify` (the mode only).
+    pub fn set_verify_mode(&self, v: i32) {
+        self.verify_mode.store(v, Ordering::Relaxed);
+    }
+
+    fn verify_peer_without_sid_ctx(&self) -> bool {
+        self.verify_mode() & VERIFY_PEER != 0 && self.sid_ctx().is_empty()
+    }
+}
+
+/// The outcome of [`server_lookup`], OpenSSL's `ssl_get_prev_session` return values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// 1: the session is resumed.
+    Resumed,
+    /// 0: no usable session; a full handshake follows.
+    NotFound,
+    /// -1: the handshake fails.
+    Fatal,
+}
+
+/// The start of a handshake: `sess_connect`/`sess_accept` (or `*_renegotiate` when a handshake
+/// already completed on this connection), TLS 1.2 negotiated, the reuse flag cleared.
+pub fn start(ctx: &SessionCtx<SessionRef>, conn: &Conn) {
+    let stat = match (conn.is_server(), conn.completed.load(Ordering::Relaxed) > 0) {
+        (true, false) => Stat::Accept,
+        (true, true) => Stat::AcceptRenegotiate,
+        (false, false) => Stat::Connect,
+        (false, true) => Stat::ConnectRenegotiate,
+    };
+    ctx.stats().bump(stat);
+    conn.version.store(TLS1_2_VERSION, Ordering::Relaxed);
+    conn.hit.store(false, Ordering::Relaxed);
+}
+
+/// `ssl_get_prev_session` for a TLS 1.2 ClientHello without a ticket.
+pub fn server_lookup(
+    ctx: &SessionCtx<SessionRef>,
+    hooks: &impl HandshakeHooks<SessionRef>,
+    conn: &Conn,
+    id: &[u8],
+    now: i64,
+) -> Lookup {
+    if id.len() > MAX_ID_LENGTH {
+        // A ClientHello with a longer id is a decode error before any lookup.
+        return Lookup::Fatal;
+    }
+    if id.is_empty() {
+        return Lookup::NotFound;
+    }
+    let Some(cand) = lookup_in_cache(ctx, hooks, conn.version(), id, now) else {
+        return Lookup::NotFound;
+    };
+    let (version, sid_ctx, expiry) = cand.read(|f| (f.version, f.sid_ctx, f.expiry()));
+    if version != conn.version() || sid_ctx != conn.sid_ctx() {
+        return Lookup::NotFound;
+    }
+    if conn.verify_peer_without_sid_ctx() {
+        // SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED
+        return Lookup::Fatal;
+    }
+    if expiry.is_expired_at(now) {
+        ctx.stats().bump(Stat::Timeouts);
+        ctx.remove_session(&cand, hooks);
+        return Lookup::NotFound;
+    }
+    ctx.stats().bump(Stat::Hits);
+    drop(conn.replace_session(Some(cand)));
+    conn.hit.store(true, Ordering::Relaxed);
+    Lookup::Resumed
+}
+
+/// `ssl_generate_session_id`: the connection's or context's callback (chosen by the caller's
+/// hooks), else random bytes; then OpenSSL's length and conflict checks.
+fn generate_id(ctx: &SessionCtx<SessionRef>, hooks: &impl HandshakeHooks<SessionRef>, version: i32) -> Option<Bytes32> {
+    if !KNOWN_VERSIONS.contains(&version) {
+        return None;
+    }
+    let mut buf = [0u8; MAX_ID_LENGTH];
+    let mut len = MAX_ID_LENGTH as u32;
+    match hooks.generate_id(&mut buf, &mut len) {
+        Some(false) => None,
+        Some(true) => {
+            let len = usize::try_from(len).ok().filter(|l| (1..=MAX_ID_LENGTH).contains(l))?;
+            let id = &buf[..len];
+            (!ctx.has_session(version, id)).then(|| Bytes32::new(id)).flatten()
+        }
+        None => (0..MAX_SESS_ID_ATTEMPTS).find_map(|_| {
+            hooks.random(&mut buf);
+            (!ctx.has_session(version, &buf)).then(|| Bytes32::new(&buf)).flatten()
+        }),
+    }
+}
+
+/// A full handshake's new server session (`ssl_get_new_session(s, 1)`). False when the id
+/// could not be generated, which is fatal to the handshake.
+pub fn server_new_session(
+    ctx: &SessionCtx<SessionRef>,
+    hooks: &impl HandshakeHooks<SessionRef>,
+    conn: &Conn,
+    now: i64,
+) -> bool {
+    drop(conn.replace_session(None));
+    let Some(id) = generate_id(ctx, hooks, conn.version()) else {
+        return false;
+    };
+    let mut master = [0u8; 48];
+    hooks.random(&mut master);
+    drop(conn.replace_session(Some(new_session(ctx, conn, id, &master, now))));
+    true
+}
+
+/// A session as `ssl_get_new_session` builds it for `conn`.
+fn new_session(ctx: &SessionCtx<SessionRef>, conn: &Conn, id: Bytes32, master: &[u8], now: i64) -> SessionRef {
+    let s = Session::new(now);
+    s.update(|f| {
+        f.timeout = ctx.session_timeout();
+        f.id = id;
+        f.sid_ctx = conn.sid_ctx();
+        f.version = conn.version();
+        f.verify_result = X509_V_OK;
+        f.set_master_key(master);
+    });
+    Arc::new(s)
+}
+
+/// `ssl_update_cache(s, mode)` followed by the `*_good` counter (and, on a client, `sess_hit`),
+/// as at the end of a TLS 1.2 handshake.
+pub fn finish(ctx: &SessionCtx<SessionRef>, hooks: &impl HandshakeHooks<SessionRef>, conn: &Conn, now: i64) {
+    update_cache(ctx, hooks, conn, now);
+    conn.completed.fetch_add(1, Ordering::Relaxed);
+    if conn.is_server() {
+        ctx.stats().bump(Stat::AcceptGood);
+    } else {
+        if conn.is_hit() {
+            ctx.stats().bump(Stat::Hits);
+        }
+        ctx.stats().bump(Stat::ConnectGood);
+    }
+}
+
+/// OpenSSL's `ssl_update_cache` for a TLS 1.2 connection.
+fn update_cache(ctx: &SessionCtx<SessionRef>, hooks: &impl HandshakeHooks<SessionRef>, conn: &Conn, now: i64) {
+    let Some(s) = conn.session() else { return };
+    let (empty_id, sid_ctx_empty) = s.read(|f| (f.id.is_empty(), f.sid_ctx.is_empty()));
+    if empty_id || s.is_not_resumable() {
+        return;
+    }
+    let server = conn.is_server();
+    if server && sid_ctx_empty && conn.verify_mode() & VERIFY_PEER != 0 {
+        return;
+    }
+    let mode = ctx.mode();
+    let role = if server { CacheMode::SERVER } else { CacheMode::CLIENT };
+    if mode.intersects(role) && !conn.is_hit() {
+        if !mode.contains(CacheMode::NO_INTERNAL_STORE) {
+            ctx.add_session(&s, now, hooks);
+        }
+        hooks.new_session(&s);
+    }
+    if !mode.contains(CacheMode::NO_AUTO_CLEAR) && mode.contains(role) {
+        let good = ctx.stats().get(if server { Stat::AcceptGood } else { Stat::ConnectGood });
+        if good & AUTO_FLUSH_MASK == AUTO_FLUSH_MASK {
+            ctx.flush(now, hooks);
+        }
+    }
+}
+
+/// The two ends of a driven handshake, each with its context and hooks.
+pub struct End<'a, K> {
+    /// The connection's context.
+    pub ctx: &'a SessionCtx<SessionRef>,
+    /// The connection's callbacks.
+    pub hooks: &'a K,
+    /// The connection state.
+    pub conn: &'a Conn,
+}
+
+/// What a fatal alert does to the session of the sending or receiving end.
+fn fatal_alert<K: HandshakeHooks<SessionRef>>(end: &End<'_, K>) {
+    if let Some(s) = end.conn.session() {
+        end.ctx.remove_session(&s, end.hooks);
+    }
+}
+
+/// A whole TLS 1.2 session-ID handshake between a client and a server: the client offers its
+/// session if it is resumable, the server resumes it or makes a new one, and both ends update
+/// their caches in the order real TLS finishes (full: server first; abbreviated: client first).
+/// False when the handshake failed.
+pub fn handshake<KC: HandshakeHooks<SessionRef>, KS: HandshakeHooks<SessionRef>>(
+    client: &End<'_, KC>,
+    server: &End<'_, KS>,
+    now: i64,
+) -> bool {
+    client.conn.set_server(false);
+    server.conn.set_server(true);
+    start(client.ctx, client.conn);
+    start(server.ctx, server.conn);
+    let offered = client
+        .conn
+        .session()
+        .filter(|s| s.is_resumable() && s.read(|f| f.version) == TLS1_2_VERSION)
+        .map(|s| s.read(|f| f.id));
+    if offered.is_none() {
+        // A fresh client session with an empty id (`ssl_get_new_session(s, 0)`).
+        let fresh = new_session(client.ctx, client.conn, Bytes32::EMPTY, &[], now);
+        drop(client.conn.replace_session(Some(fresh)));
+    }
+    let offered_id = offered.unwrap_or(Bytes32::EMPTY);
+    let mut lookup = server_lookup(server.ctx, server.hooks, server.conn, offered_id.as_slice(), now);
+    if lookup == Lookup::NotFound && !server_new_session(server.ctx, server.hooks, server.conn, now) {
+        lookup = Lookup::Fatal;
+    }
+    match lookup {
+        Lookup::Fatal => {
+            fatal_alert(server);
+            fatal_alert(client);
+            false
+        }
+        Lookup::Resumed => {
+            client.conn.hit.store(true, Ordering::Relaxed);
+            finish(client.ctx, client.hooks, client.conn, now);
+            finish(server.ctx, server.hooks, server.conn, now);
+            true
+        }
+        Lookup::NotFound => {
+            if !offered_id.is_empty() {
+                client.ctx.stats().bump(Stat::Misses);
+            }
+            // server_new_session succeeded, so the server has a session.
+            let Some(ss) = server.conn.session() else { return false };
+            if !server.ctx.mode().contains(CacheMode::SERVER) {
+                // `tls_construct_server_hello`: a server whose context does not cache server
+                // sessions empties the new session's id and sends it empty.
+                ss.update(|f| f.id = Bytes32::EMPTY);
+            }
+            let (sent_id, master) = ss.read(|f| (f.id, f.master_key().to_vec()));
+            let fresh = new_session(client.ctx, client.conn, sent_id, &master, now);
+            drop(client.conn.replace_session(Some(fresh)));
+            finish(server.ctx, server.hooks, server.conn, now);
+            finish(client.ctx, client.hooks, client.conn, now);
+            true
+        }
+    }
+}

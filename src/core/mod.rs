@@ -1,0 +1,11 @@
+//! The cache core: safe Rust, no C types, no raw pointers. Time is always a parameter.
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod context;
+pub mod handshake;
+pub mod key;
+pub mod mode;
+pub mod session;
+pub mod stats;
+pub mod time;

@@ -1,0 +1,282 @@
+//! `Session`: sesscache's own `SSL_SESSION`, and the `Handle` trait through which the cache
+//! holds any refcounted session (ours, or libssl's in the preload library).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::{Mutex, RwLock};
+
+use super::cache::Cache;
+use super::key::{Bytes32, SessionKey};
+use super::time::Expiry;
+
+/// The timeout of a bare `SSL_SESSION_new()`: 5 minutes + 4 seconds (ssl/ssl_sess.c).
+pub const NEW_SESSION_TIMEOUT: i64 = 60 * 5 + 4;
+/// The `verify_result` of a bare `SSL_SESSION_new()`: 1, deliberately not `X509_V_OK`.
+pub const NEW_SESSION_VERIFY_RESULT: i64 = 1;
+/// The largest master key OpenSSL 3.0 accepts (`TLS13_MAX_RESUMPTION_PSK_LENGTH`).
+pub const MAX_MASTER_KEY_LENGTH: usize = 512;
+/// `TLSEXT_max_fragment_length_UNSPECIFIED`, which 3.0's `SSL_SESSION_new` stores.
+pub const MFL_UNSPECIFIED: u32 = 255;
+
+/// A refcounted session as the cache holds it. `Clone` takes a reference (`up_ref`) and
+/// `Drop` releases one (`free`).
+pub trait Handle: Clone + Send + Sync + Sized + 'static {
+    /// The session's current key (version, id).
+    fn key(&self) -> SessionKey;
+    /// The session's current expiry.
+    fn expiry(&self) -> Expiry;
+    /// True when both handles refer to the same session object.
+    fn same(&self, other: &Self) -> bool;
+    /// Sets OpenSSL's `not_resumable` flag.
+    fn mark_not_resumable(&self);
+    /// OpenSSL's `not_resumable` flag.
+    fn is_marked_not_resumable(&self) -> bool;
+    /// Sets the session's time to `now` (`SSL_SESS_CACHE_UPDATE_TIME`) without repositioning.
+    fn stamp_time(&self, now: i64);
+    /// Records that `cache` now lists this session under `key`, so that later changes of its
+    /// time or timeout can reposition it. The default keeps no record.
+    fn attach(&self, _cache: &Weak<Cache<Self>>, _key: SessionKey) {}
+    /// Forgets the record made by `attach`, if it names `cache`.
+    fn detach(&self, _cache: &Cache<Self>) {}
+}
+
+/// A master key: 48 bytes inline (every TLS 1.2 key), longer ones (TLS 1.3 PSKs) on the heap.
+#[derive(Clone)]
+enum MasterKey {
+    Inline { len: u8, buf: [u8; 48] },
+    Heap(Box<[u8]>),
+}
+
+impl MasterKey {
+    fn new(bytes: &[u8]) -> MasterKey {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= 48 => {
+                let mut buf = [0u8; 48];
+                buf[..bytes.len()].copy_from_slice(bytes);
+                MasterKey::Inline { len, buf }
+            }
+            _ => MasterKey::Heap(bytes.into()),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            MasterKey::Inline { len, buf } => &buf[..usize::from(*len)],
+            MasterKey::Heap(b) => b,
+        }
+    }
+}
+
+impl Drop for MasterKey {
+    /// OpenSSL cleanses the master key when a session dies; so do we.
+    fn drop(&mut self) {
+        match self {
+            MasterKey::Inline { buf, .. } => buf.iter_mut().for_each(|b| *b = 0),
+            MasterKey::Heap(b) => b.iter_mut().for_each(|b| *b = 0),
+        }
+    }
+}
+
+/// Fields that only the DER codec uses; absent on sessions built through the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Raw DER of the peer certificate (`[3]`), kept opaque.
+    pub peer_cert: Option<Vec<u8>>,
+    /// The SNI host name (`[6]`).
+    pub hostname: Option<Vec<u8>>,
+    /// PSK identity hint (`[7]`).
+    pub psk_identity_hint: Option<Vec<u8>>,
+    /// PSK identity (`[8]`).
+    pub psk_identity: Option<Vec<u8>>,
+    /// Ticket lifetime hint (`[9]`).
+    pub tick_lifetime_hint: u64,
+    /// Session ticket (`[10]`).
+    pub ticket: Option<Vec<u8>>,
+    /// Compression method (`[11]`).
+    pub comp_id: Option<u8>,
+    /// SRP user name (`[12]`).
+    pub srp_username: Option<Vec<u8>>,
+    /// Session flags (`[13]`); bit 0 is extended master secret.
+    pub flags: u64,
+    /// TLS 1.3 ticket age add (`[14]`).
+    pub tick_age_add: u32,
+    /// TLS 1.3 max early data (`[15]`).
+    pub max_early_data: u32,
+    /// Selected ALPN protocol (`[16]`).
+    pub alpn_selected: Option<Vec<u8>>,
+    /// Ticket application data (`[18]`).
+    pub ticket_appdata: Option<Vec<u8>>,
+    /// Key exchange group (`[19]`).
+    pub kex_group: u32,
+}
+
+/// The mutable fields of a session.
+#[derive(Clone)]
+pub struct Fields {
+    /// `ssl_version`: part of the cache key.
+    pub version: i32,
+    /// The session id: part of the cache key.
+    pub id: Bytes32,
+    /// The session-id context.
+    pub sid_ctx: Bytes32,
+    master_key: MasterKey,
+    /// Creation time, seconds since the epoch.
+    pub time: i64,
+    /// Lifetime in seconds.
+    pub timeout: i64,
+    /// The cipher's full id (`0x0300XXXX`), 0 when unset.
+    pub cipher_id: u32,
+    /// The peer verification result.
+    pub verify_result: i64,
+    /// `max_fragment_len_mode`.
+    pub max_fragment_len_mode: u32,
+    /// Rarely used DER fields.
+    pub extras: Option<Box<Extras>>,
+}
+
+impl Fields {
+    /// The master key.
+    pub fn master_key(&self) -> &[u8] {
+        self.master_key.as_slice()
+    }
+
+    /// Replaces the master key; `false` when longer than 512 bytes.
+    pub fn set_master_key(&mut self, key: &[u8]) -> bool {
+        if key.len() > MAX_MASTER_KEY_LENGTH {
+            return false;
+        }
+        self.master_key = MasterKey::new(key);
+        true
+    }
+
+    /// The expiry these fields give.
+    pub fn expiry(&self) -> Expiry {
+        Expiry::of(self.time, self.timeout)
+    }
+}
+
+/// Where a cached session is listed, so that `set_time` can reposition it (3.0's `owner`).
+struct Owner {
+    cache: Weak<Cache<SessionRef>>,
+    key: SessionKey,
+}
+
+/// sesscache's `SSL_SESSION`.
+pub struct Session {
+    fields: RwLock<Fields>,
+    not_resumable: AtomicBool,
+    owner: Mutex<Option<Owner>>,
+}
+
+/// A counted reference to a [`Session`]: what `SSL_SESSION *` stands for.
+pub type SessionRef = Arc<Session>;
+
+impl Session {
+    /// `SSL_SESSION_new`: version 0, empty id, time `now`, timeout 304, verify_result 1.
+    pub fn new(now: i64) -> Session {
+        Session::with_fields(Fields {
+            version: 0,
+            id: Bytes32::EMPTY,
+            sid_ctx: Bytes32::EMPTY,
+            master_key: MasterKey::new(&[]),
+            time: now,
+            timeout: NEW_SESSION_TIMEOUT,
+            cipher_id: 0,
+            verify_result: NEW_SESSION_VERIFY_RESULT,
+            max_fragment_len_mode: MFL_UNSPECIFIED,
+            extras: None,
+        })
+    }
+
+    /// A session with the given fields, resumable flag clear, in no cache.
+    pub fn with_fields(fields: Fields) -> Session {
+        Session { fields: RwLock::new(fields), not_resumable: AtomicBool::new(false), owner: Mutex::new(None) }
+    }
+
+    /// A snapshot of the fields.
+    pub fn fields(&self) -> Fields {
+        self.fields.read().clone()
+    }
+
+    /// Reads the fields under the session's lock.
+    pub fn read<R>(&self, f: impl FnOnce(&Fields) -> R) -> R {
+        f(&self.fields.read())
+    }
+
+    /// Changes fields that do not affect the cache (id, sid_ctx, master key, version, cipher).
+    /// Like OpenSSL, a cached session is not rehashed: the cache keeps the key it was added with.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Fields) -> R) -> R {
+        f(&mut self.fields.write())
+    }
+
+    /// `SSL_SESSION_set_time` / `set_timeout`: changes the time or timeout and, if a cache lists
+    /// the session, moves it to the position of its new expiry (3.0 behaviour).
+    pub fn update_expiry(self: &Arc<Self>, f: impl FnOnce(&mut Fields)) {
+        f(&mut self.fields.write());
+        let owner = self.owner.lock().as_ref().map(|o| (o.cache.clone(), o.key));
+        if let Some((cache, key)) = owner {
+            if let Some(cache) = cache.upgrade() {
+                cache.reposition(&key, self);
+            }
+        }
+    }
+
+    /// True once the session was removed from a cache or evicted.
+    pub fn is_not_resumable(&self) -> bool {
+        self.not_resumable.load(Ordering::Relaxed)
+    }
+
+    /// Clears or sets the `not_resumable` flag directly (DER decoding starts clear).
+    pub fn set_not_resumable(&self, v: bool) {
+        self.not_resumable.store(v, Ordering::Relaxed);
+    }
+
+    /// `SSL_SESSION_is_resumable`: not marked, and an id or a ticket to resume with.
+    pub fn is_resumable(&self) -> bool {
+        !self.is_not_resumable()
+            && self.read(|f| !f.id.is_empty() || f.extras.as_ref().is_some_and(|e| e.ticket.is_some()))
+    }
+
+    /// True when some cache lists the session (OpenSSL's `owner != NULL`).
+    pub fn is_cached(&self) -> bool {
+        self.owner.lock().as_ref().is_some_and(|o| o.cache.strong_count() > 0)
+    }
+}
+
+impl Handle for SessionRef {
+    fn key(&self) -> SessionKey {
+        self.read(|f| SessionKey::new(f.version, f.id))
+    }
+
+    fn expiry(&self) -> Expiry {
+        self.read(Fields::expiry)
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(self, other)
+    }
+
+    fn mark_not_resumable(&self) {
+        self.set_not_resumable(true);
+    }
+
+    fn is_marked_not_resumable(&self) -> bool {
+        self.is_not_resumable()
+    }
+
+    fn stamp_time(&self, now: i64) {
+        self.update(|f| f.time = now);
+    }
+
+    fn attach(&self, cache: &Weak<Cache<Self>>, key: SessionKey) {
+        *self.owner.lock() = Some(Owner { cache: cache.clone(), key });
+    }
+
+    fn detach(&self, cache: &Cache<Self>) {
+        let mut owner = self.owner.lock();
+        if owner.as_ref().is_some_and(|o| std::ptr::eq(o.cache.as_ptr(), cache)) {
+            *owner = None;
+        }
+    }
+}

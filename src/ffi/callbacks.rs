@@ -1,0 +1,150 @@
+//! OpenSSL's callback types, where a context keeps them, and the reference rules that apply
+//! when they are called. Every call happens with no sesscache lock held.
+
+use std::os::raw::{c_int, c_uchar, c_uint};
+
+use crate::core::context::RemoveHook;
+use crate::core::handshake::HandshakeHooks;
+use crate::core::key::MAX_ID_LENGTH;
+use crate::core::session::SessionRef;
+
+use super::handle::{self, FnSlot};
+use super::ssl::SSL;
+use super::ssl_ctx::SSL_CTX;
+use super::ssl_session::SSL_SESSION;
+
+/// `X509_STORE_CTX`: opaque here, only named by [`SSL_verify_cb`].
+pub enum X509_STORE_CTX {}
+
+/// The new-session callback (NULL allowed): `int (*)(struct ssl_st *ssl, SSL_SESSION *sess)`.
+pub type NewSessionCb = Option<unsafe extern "C" fn(ssl: *mut SSL, sess: *mut SSL_SESSION) -> c_int>;
+/// The remove-session callback (NULL allowed):
+/// `void (*)(struct ssl_ctx_st *ctx, SSL_SESSION *sess)`.
+pub type RemoveSessionCb = Option<unsafe extern "C" fn(ctx: *mut SSL_CTX, sess: *mut SSL_SESSION)>;
+/// The get-session callback (NULL allowed):
+/// `SSL_SESSION *(*)(struct ssl_st *ssl, const unsigned char *data, int len, int *copy)`.
+pub type GetSessionCb =
+    Option<unsafe extern "C" fn(ssl: *mut SSL, data: *const c_uchar, len: c_int, copy: *mut c_int) -> *mut SSL_SESSION>;
+/// `GEN_SESSION_CB` (NULL allowed): `int (*)(SSL *ssl, unsigned char *id, unsigned int *id_len)`.
+pub type GEN_SESSION_CB = Option<unsafe extern "C" fn(ssl: *mut SSL, id: *mut c_uchar, id_len: *mut c_uint) -> c_int>;
+/// `SSL_verify_cb` (NULL allowed): `int (*)(int preverify_ok, X509_STORE_CTX *x509_ctx)`.
+/// Accepted and never called.
+pub type SSL_verify_cb = Option<unsafe extern "C" fn(preverify_ok: c_int, x509_ctx: *mut X509_STORE_CTX) -> c_int>;
+
+/// The callbacks installed on one `SSL_CTX`.
+#[derive(Default)]
+pub struct CallbackSlots {
+    /// `SSL_CTX_sess_set_new_cb`.
+    pub new: FnSlot<NewSessionCb>,
+    /// `SSL_CTX_sess_set_remove_cb`.
+    pub remove: FnSlot<RemoveSessionCb>,
+    /// `SSL_CTX_sess_set_get_cb`.
+    pub get: FnSlot<GetSessionCb>,
+    /// `SSL_CTX_set_generate_session_id`.
+    pub generate: FnSlot<GEN_SESSION_CB>,
+}
+
+/// The callbacks of one context, bound to the `SSL` (if any) on whose behalf they run.
+pub struct Hooks<'a> {
+    ctx: &'a SSL_CTX,
+    ctx_ptr: *mut SSL_CTX,
+    ssl: *mut SSL,
+    ssl_generate: GEN_SESSION_CB,
+}
+
+impl<'a> Hooks<'a> {
+    /// The callbacks of `ctx` (known to C as `ctx_ptr`) with no connection.
+    pub fn for_ctx(ctx: &'a SSL_CTX, ctx_ptr: *mut SSL_CTX) -> Hooks<'a> {
+        Hooks { ctx, ctx_ptr, ssl: std::ptr::null_mut(), ssl_generate: None }
+    }
+
+    /// The callbacks of `ssl`'s session context, run for `ssl` (known to C as `ssl_ptr`).
+    pub fn for_ssl(ssl: &'a SSL, ssl_ptr: *mut SSL) -> Hooks<'a> {
+        Hooks { ctx: ssl.ctx(), ctx_ptr: ssl.ctx_ptr(), ssl: ssl_ptr, ssl_generate: ssl.generate.get() }
+    }
+}
+
+impl RemoveHook<SessionRef> for Hooks<'_> {
+    /// `remove_cb(ctx, sess)`: the session is borrowed for the call.
+    fn removed(&self, s: &SessionRef) {
+        if let Some(cb) = self.ctx.callbacks.remove.get() {
+            // SAFETY: a C callback the application installed, called with its documented
+            // arguments: a live context and a session kept alive by `s` during the call.
+            unsafe { cb(self.ctx_ptr, handle::session_ptr(s)) };
+        }
+    }
+}
+
+/// The get callback's reference rule (`lookup_sess_in_cache`): `*copy` is preset to 1; when
+/// the callback leaves it non-zero it handed us a borrowed pointer and we take our own
+/// reference, when it sets 0 it transferred one reference to us. Either way the returned
+/// handle owns exactly one.
+///
+/// # Safety
+/// `ret` must be NULL or a live session; with `copy == 0` one reference on it must be ours.
+pub unsafe fn adopt_get_result(ret: *mut SSL_SESSION, copy: c_int) -> Option<SessionRef> {
+    if copy != 0 {
+        // SAFETY: per the contract `ret` is NULL or live.
+        unsafe { handle::session_clone(ret) }
+    } else {
+        // SAFETY: per the contract the reference is ours.
+        unsafe { handle::session_adopt(ret) }
+    }
+}
+
+/// The new callback's reference rule (`ssl_update_cache`): the library takes a reference and
+/// passes it; a return of 0 gives it back (the library drops it), non-zero means the
+/// application keeps it. The return value has no other effect.
+///
+/// # Safety
+/// `cb` must be the application's new-session callback and `ssl` NULL or a live `SSL`.
+pub unsafe fn call_new_session(
+    cb: unsafe extern "C" fn(*mut SSL, *mut SSL_SESSION) -> c_int,
+    ssl: *mut SSL,
+    s: &SessionRef,
+) {
+    let raw = handle::session_into_raw(s.clone());
+    // SAFETY: a C callback the application installed; `raw` carries one reference for it.
+    let kept = unsafe { cb(ssl, raw) };
+    if kept == 0 {
+        // SAFETY: the callback returned 0, so the reference we handed over is ours again.
+        drop(unsafe { handle::session_adopt(raw) });
+    }
+}
+
+impl HandshakeHooks<SessionRef> for Hooks<'_> {
+    fn get_session(&self, id: &[u8]) -> Option<SessionRef> {
+        let cb = self.ctx.callbacks.get.get()?;
+        let mut copy: c_int = 1;
+        // unwrap: ids reaching a lookup are at most 32 bytes.
+        let len = c_int::try_from(id.len()).unwrap_or(0);
+        // SAFETY: a C callback the application installed; `id` is valid for `len` bytes and
+        // `copy` for a write, for the duration of the call.
+        let ret = unsafe { cb(self.ssl, id.as_ptr(), len, &mut copy) };
+        // SAFETY: the callback's contract: NULL or a live session, with a reference for us
+        // when it cleared `copy`.
+        unsafe { adopt_get_result(ret, copy) }
+    }
+
+    fn new_session(&self, s: &SessionRef) {
+        if let Some(cb) = self.ctx.callbacks.new.get() {
+            // SAFETY: the installed callback, with the SSL this handshake runs for.
+            unsafe { call_new_session(cb, self.ssl, s) };
+        }
+    }
+
+    fn generate_id(&self, id: &mut [u8; MAX_ID_LENGTH], len: &mut u32) -> Option<bool> {
+        // The SSL's own callback wins over its context's (`SSL_new` copied the context's).
+        let cb = self.ssl_generate.or_else(|| self.ctx.callbacks.generate.get())?;
+        let mut n: c_uint = *len;
+        // SAFETY: a C callback the application installed; `id` has room for 32 bytes and `n`
+        // is valid for a write, for the duration of the call.
+        let ok = unsafe { cb(self.ssl, id.as_mut_ptr(), &mut n) };
+        *len = n;
+        Some(ok != 0)
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        handle::fill_random(buf);
+    }
+}

@@ -1,0 +1,281 @@
+//! The only place where raw pointers become references, `Arc`s, `Box`es and slices, and back.
+//!
+//! Every function that trusts a pointer is an `unsafe fn` with its contract under `# Safety`;
+//! callers state why the contract holds in a `// SAFETY:` comment. The exported functions
+//! check for NULL through these helpers, which answer `None` for it.
+
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::core::session::{Session, SessionRef};
+
+use super::ssl::SSL;
+use super::ssl_ctx::SSL_CTX;
+
+/// Runs `f`, turning a panic into `fail` so that no unwinding ever crosses into C.
+pub fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fail)
+}
+
+/// The bytes at `p..p+len`; an empty slice when `len == 0` (whatever `p` is), `None` for a NULL
+/// `p` with a non-zero length.
+///
+/// # Safety
+/// A non-NULL `p` must point to `len` readable bytes that stay unchanged for `'a`.
+pub unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
+    if len == 0 {
+        return Some(&[]);
+    }
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and, per the contract, valid for `len` bytes.
+    Some(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Copies `src` to `out` (nothing for a NULL `out`).
+///
+/// # Safety
+/// A non-NULL `out` must be writable for `src.len()` bytes and not overlap `src`.
+pub unsafe fn write_bytes(out: *mut u8, src: &[u8]) {
+    if !out.is_null() {
+        // SAFETY: per the contract.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), out, src.len()) };
+    }
+}
+
+/// Stores `v` through `out` unless it is NULL.
+///
+/// # Safety
+/// A non-NULL `out` must be valid for a write of `T`.
+pub unsafe fn write_out<T>(out: *mut T, v: T) {
+    if !out.is_null() {
+        // SAFETY: per the contract.
+        unsafe { out.write(v) };
+    }
+}
+
+/// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back to a mix of
+/// clocks and addresses only if the kernel refuses.
+pub fn fill_random(buf: &mut [u8]) {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is a valid writable buffer of `rest.len()` bytes.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n <= 0 {
+            let mut x = crate::core::time::now() as u64 ^ (rest.as_ptr() as u64).rotate_left(32);
+            for b in rest.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            return;
+        }
+        done += usize::try_from(n).unwrap_or(rest.len());
+    }
+}
+
+// ---- SSL_SESSION: an `Arc<Session>`; the pointer is `Arc::into_raw`. ----
+
+/// The pointer C sees for a session, without giving it a reference.
+pub fn session_ptr(s: &SessionRef) -> *mut Session {
+    Arc::as_ptr(s).cast_mut()
+}
+
+/// Hands one reference to C.
+pub fn session_into_raw(s: SessionRef) -> *mut Session {
+    Arc::into_raw(s).cast_mut()
+}
+
+/// A session borrowed from C: usable as a `SessionRef` without touching the count.
+pub struct Borrowed(ManuallyDrop<SessionRef>);
+
+impl Deref for Borrowed {
+    type Target = SessionRef;
+    fn deref(&self) -> &SessionRef {
+        &self.0
+    }
+}
+
+/// Borrows the session behind `p`; `None` for NULL.
+///
+/// # Safety
+/// A non-NULL `p` must come from this library's `SSL_SESSION_new` (or an API that returned a
+/// session) and hold a reference for as long as the result is used.
+pub unsafe fn session(p: *const Session) -> Option<Borrowed> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is a live `Arc<Session>` pointer per the contract; ManuallyDrop keeps the
+    // count unchanged.
+    Some(Borrowed(ManuallyDrop::new(unsafe { Arc::from_raw(p) })))
+}
+
+/// Takes a new reference on the session behind `p`; `None` for NULL.
+///
+/// # Safety
+/// As for [`session`].
+pub unsafe fn session_clone(p: *const Session) -> Option<SessionRef> {
+    // SAFETY: per the contract.
+    unsafe { session(p) }.map(|b| SessionRef::clone(&b))
+}
+
+/// Adopts the reference that C hands over with `p` (e.g. a get callback's `*copy == 0`).
+///
+/// # Safety
+/// A non-NULL `p` must be a live session whose caller transfers one reference to us.
+pub unsafe fn session_adopt(p: *const Session) -> Option<SessionRef> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract the reference is ours now.
+    Some(unsafe { Arc::from_raw(p) })
+}
+
+// ---- SSL_CTX: a `Box`; the C reference count lives inside it. ----
+
+/// Gives C a new context with one reference.
+pub fn ctx_into_raw(ctx: Box<SSL_CTX>) -> *mut SSL_CTX {
+    Box::into_raw(ctx)
+}
+
+/// Borrows the context behind `p`; `None` for NULL.
+///
+/// # Safety
+/// A non-NULL `p` must be a context from `SSL_CTX_new` on which the caller holds a reference.
+pub unsafe fn ctx<'a>(p: *const SSL_CTX) -> Option<&'a SSL_CTX> {
+    // SAFETY: per the contract.
+    unsafe { p.as_ref() }
+}
+
+/// Drops one C reference; on the last, runs `last` on the still-valid context, then frees it.
+///
+/// # Safety
+/// `p` must be a context on which the caller owns a reference, not used by it afterwards.
+pub unsafe fn ctx_release(p: *mut SSL_CTX, last: impl FnOnce(&SSL_CTX, *mut SSL_CTX)) {
+    // SAFETY: per the contract the context is live while we hold our reference.
+    let Some(c) = (unsafe { p.as_ref() }) else { return };
+    if c.refs().fetch_sub(1, Ordering::Release) != 1 {
+        return;
+    }
+    std::sync::atomic::fence(Ordering::Acquire);
+    last(c, p);
+    // SAFETY: that was the last reference; the Box came from `ctx_into_raw`.
+    drop(unsafe { Box::from_raw(p) });
+}
+
+/// One owned C reference on a context, held by an `SSL`.
+pub struct CtxRef(NonNull<SSL_CTX>);
+
+// SAFETY: `SSL_CTX` is Sync (all its state is atomics and locks), and the reference count is
+// atomic, so the owning pointer may move and be shared between threads.
+unsafe impl Send for CtxRef {}
+// SAFETY: as above.
+unsafe impl Sync for CtxRef {}
+
+impl CtxRef {
+    /// Takes a new reference on `c`.
+    pub fn new(c: &SSL_CTX) -> CtxRef {
+        c.refs().fetch_add(1, Ordering::Relaxed);
+        CtxRef(NonNull::from(c))
+    }
+
+    /// The pointer C knows the context by.
+    pub fn as_ptr(&self) -> *mut SSL_CTX {
+        self.0.as_ptr()
+    }
+}
+
+impl Deref for CtxRef {
+    type Target = SSL_CTX;
+    fn deref(&self) -> &SSL_CTX {
+        // SAFETY: we own a reference, so the context is live.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for CtxRef {
+    fn drop(&mut self) {
+        // SAFETY: we own exactly one reference and give it up here.
+        unsafe { ctx_release(self.0.as_ptr(), super::ssl_ctx::finalize) };
+    }
+}
+
+// ---- SSL: an `Arc<SSL>`; the C reference count is the Arc's. ----
+
+/// Gives C a new connection with one reference.
+pub fn ssl_into_raw(s: Arc<SSL>) -> *mut SSL {
+    Arc::into_raw(s).cast_mut()
+}
+
+/// Borrows the connection behind `p`; `None` for NULL.
+///
+/// # Safety
+/// A non-NULL `p` must come from `SSL_new` and hold a reference while the result is used.
+pub unsafe fn ssl<'a>(p: *const SSL) -> Option<&'a SSL> {
+    // SAFETY: per the contract.
+    unsafe { p.as_ref() }
+}
+
+/// `SSL_up_ref`.
+///
+/// # Safety
+/// As for [`ssl`], non-NULL.
+pub unsafe fn ssl_up_ref(p: *const SSL) {
+    // SAFETY: per the contract `p` is a live Arc pointer.
+    unsafe { Arc::increment_strong_count(p) };
+}
+
+/// `SSL_free`: drops one reference.
+///
+/// # Safety
+/// As for [`ssl`], non-NULL; the caller's reference is given up.
+pub unsafe fn ssl_release(p: *const SSL) {
+    // SAFETY: per the contract.
+    unsafe { Arc::decrement_strong_count(p) };
+}
+
+// ---- C function pointers, stored in atomics. ----
+
+/// An optional C function pointer (`F` is `Option<extern "C" fn ...>`), readable and writable
+/// from any thread.
+pub struct FnSlot<F: Copy> {
+    raw: AtomicUsize,
+    _f: PhantomData<F>,
+}
+
+impl<F: Copy> Default for FnSlot<F> {
+    fn default() -> Self {
+        FnSlot { raw: AtomicUsize::new(0), _f: PhantomData }
+    }
+}
+
+impl<F: Copy> FnSlot<F> {
+    const IS_FN_SIZED: () = assert!(std::mem::size_of::<F>() == std::mem::size_of::<usize>());
+
+    /// Stores `f` (NULL clears the slot).
+    ///
+    /// # Safety
+    /// `F` must be `Option<fn pointer>`, whose NULL is `None` and whose size is a usize's.
+    pub unsafe fn set(&self, f: F) {
+        let () = Self::IS_FN_SIZED;
+        // SAFETY: `F` is an optional function pointer of the size of a usize (checked above).
+        let v = unsafe { std::mem::transmute_copy::<F, usize>(&f) };
+        self.raw.store(v, Ordering::Release);
+    }
+
+    /// The stored pointer (`None` when empty).
+    pub fn get(&self) -> F {
+        let () = Self::IS_FN_SIZED;
+        let v = self.raw.load(Ordering::Acquire);
+        // SAFETY: `v` was stored by `set` from a valid `F`, or is 0, which is `None`.
+        unsafe { std::mem::transmute_copy::<usize, F>(&v) }
+    }
+}

@@ -1,0 +1,238 @@
+//! `SSL`: a connection, as far as the session cache sees it.
+
+use std::os::raw::{c_int, c_uchar, c_uint};
+use std::sync::Arc;
+
+use crate::core::handshake::Conn;
+use crate::core::key::Bytes32;
+
+use super::callbacks::{SSL_verify_cb, GEN_SESSION_CB};
+use super::handle::{self, guard, CtxRef, FnSlot};
+use super::ssl_ctx::SSL_CTX;
+use super::ssl_session::SSL_SESSION;
+
+/// A connection: its cache-relevant state and one reference on its context.
+pub struct SSL {
+    pub(crate) conn: Conn,
+    ctx: CtxRef,
+    pub(crate) generate: FnSlot<GEN_SESSION_CB>,
+}
+
+impl SSL {
+    /// The session context (`SSL_get_SSL_CTX`).
+    pub(crate) fn ctx(&self) -> &SSL_CTX {
+        &self.ctx
+    }
+
+    /// The pointer C knows the context by.
+    pub(crate) fn ctx_ptr(&self) -> *mut SSL_CTX {
+        self.ctx.as_ptr()
+    }
+}
+
+/// Creates a connection of `ctx`, with one reference; it holds a reference on `ctx`. It copies
+/// the context's session-id context and generate-session-id callback, starts in the method's
+/// role, and reports version 0x0304 (`TLS1_3_VERSION`) until a handshake starts.
+///
+/// Returns NULL when `ctx` is NULL. Free with `SSL_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return std::ptr::null_mut() };
+        let ssl =
+            SSL { conn: Conn::new(c.server_role, c.core.sid_ctx()), ctx: CtxRef::new(c), generate: FnSlot::default() };
+        // SAFETY: the slot holds extern "C" fn pointers.
+        unsafe { ssl.generate.set(c.callbacks.generate.get()) };
+        handle::ssl_into_raw(Arc::new(ssl))
+    })
+}
+
+/// Drops one reference; the last one releases the connection's session and its context
+/// reference. NULL is ignored.
+///
+/// The driver treats every connection as cleanly shut down, so freeing one never removes its
+/// session from the cache (OpenSSL removes the session of a connection freed without
+/// `SSL_shutdown`; sesscache has no TLS and no shutdown).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_free(ssl: *mut SSL) {
+    guard((), || {
+        if !ssl.is_null() {
+            // SAFETY: the caller gives up its reference on a live `ssl`.
+            unsafe { handle::ssl_release(ssl) };
+        }
+    })
+}
+
+/// Takes another reference on `ssl`. Returns 1, or 0 when `ssl` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_up_ref(ssl: *mut SSL) -> c_int {
+    guard(0, || {
+        if ssl.is_null() {
+            return 0;
+        }
+        // SAFETY: the caller holds a reference on a live `ssl`.
+        unsafe { handle::ssl_up_ref(ssl) };
+        1
+    })
+}
+
+/// Returns the connection's context (borrowed: no reference is taken), or NULL for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_get_SSL_CTX(ssl: *const SSL) -> *mut SSL_CTX {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        unsafe { handle::ssl(ssl) }.map_or(std::ptr::null_mut(), SSL::ctx_ptr)
+    })
+}
+
+/// Returns the protocol version: 0x0304 before any handshake, 0x0303 once the `sesscache_`
+/// driver started one (it negotiates TLS 1.2). 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_version(ssl: *const SSL) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        unsafe { handle::ssl(ssl) }.map_or(0, |s| s.conn.version())
+    })
+}
+
+/// Sets the connection's session-id context (copied). Returns 1, or 0 when `ssl` is NULL,
+/// `sid_ctx_len` exceeds 32, or `sid_ctx` is NULL with a non-zero length.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_set_session_id_context(
+    ssl: *mut SSL,
+    sid_ctx: *const c_uchar,
+    sid_ctx_len: c_uint,
+) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
+        // SAFETY: a non-NULL `sid_ctx` points to `sid_ctx_len` bytes.
+        let Some(v) = (unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize) }).and_then(Bytes32::new) else {
+            return 0;
+        };
+        s.conn.set_sid_ctx(v);
+        1
+    })
+}
+
+/// Sets the session to offer (client) or use; the connection takes its own reference on
+/// `session` and drops the one it held. NULL `session` clears it. Returns 1, or 0 when `ssl`
+/// is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_set_session(ssl: *mut SSL, session: *mut SSL_SESSION) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds references on non-NULL arguments.
+        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
+        // SAFETY: as above.
+        let new = unsafe { handle::session_clone(session) };
+        drop(s.conn.replace_session(new));
+        1
+    })
+}
+
+/// Returns the connection's session without taking a reference (valid while the connection
+/// keeps it), or NULL when there is none or `ssl` is NULL. `SSL_get0_session` in OpenSSL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_get_session(ssl: *const SSL) -> *mut SSL_SESSION {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        unsafe { handle::ssl(ssl) }
+            .and_then(|s| s.conn.with_session(|o| o.map(handle::session_ptr)))
+            .unwrap_or(std::ptr::null_mut())
+    })
+}
+
+/// Returns the connection's session with a new reference for the caller (free it with
+/// `SSL_SESSION_free`), or NULL when there is none or `ssl` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_get1_session(ssl: *mut SSL) -> *mut SSL_SESSION {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        unsafe { handle::ssl(ssl) }
+            .and_then(|s| s.conn.session())
+            .map_or(std::ptr::null_mut(), handle::session_into_raw)
+    })
+}
+
+/// Returns 1 when the last handshake resumed a session, else 0 (also for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_session_reused(ssl: *const SSL) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        unsafe { handle::ssl(ssl) }.map_or(0, |s| c_int::from(s.conn.is_hit()))
+    })
+}
+
+/// Returns 1 when the internal cache of the connection's context holds a session with this id
+/// and the connection's current version (`SSL_version`), else 0. Returns 0 when `id_len`
+/// exceeds 32, or for NULL `ssl` (or NULL `id` with a non-zero length). The external cache is
+/// not consulted.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_has_matching_session_id(ssl: *const SSL, id: *const c_uchar, id_len: c_uint) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
+        if id_len as usize > crate::core::key::MAX_ID_LENGTH {
+            return 0;
+        }
+        // SAFETY: a non-NULL `id` points to `id_len` bytes.
+        let Some(id) = (unsafe { handle::bytes(id, id_len as usize) }) else { return 0 };
+        c_int::from(s.ctx().core.has_session(s.conn.version(), id))
+    })
+}
+
+/// Puts the connection in the server role. NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_set_accept_state(ssl: *mut SSL) {
+    guard((), || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        if let Some(s) = unsafe { handle::ssl(ssl) } {
+            s.conn.set_server(true);
+        }
+    })
+}
+
+/// Puts the connection in the client role. NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_set_connect_state(ssl: *mut SSL) {
+    guard((), || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        if let Some(s) = unsafe { handle::ssl(ssl) } {
+            s.conn.set_server(false);
+        }
+    })
+}
+
+/// Returns 1 for a connection in the server role, 0 for a client (and for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_is_server(ssl: *const SSL) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        unsafe { handle::ssl(ssl) }.map_or(0, |s| c_int::from(s.conn.is_server()))
+    })
+}
+
+/// Sets the verify mode (`SSL_VERIFY_NONE`, `SSL_VERIFY_PEER`, ...). Only the mode matters to
+/// the cache (a server with `SSL_VERIFY_PEER` and no session-id context fails resumption);
+/// `callback` is accepted and ignored: sesscache verifies no certificates. NULL `ssl` is
+/// ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_set_verify(ssl: *mut SSL, mode: c_int, callback: SSL_verify_cb) {
+    let _ = callback;
+    guard((), || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        if let Some(s) = unsafe { handle::ssl(ssl) } {
+            s.conn.set_verify_mode(mode);
+        }
+    })
+}
+
+/// Returns the verify mode, or 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_get_verify_mode(ssl: *const SSL) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        unsafe { handle::ssl(ssl) }.map_or(0, |s| s.conn.verify_mode())
+    })
+}

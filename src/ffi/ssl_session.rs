@@ -1,0 +1,234 @@
+//! `SSL_SESSION`: a refcounted session.
+
+use std::os::raw::{c_int, c_long, c_uchar, c_uint};
+use std::sync::Arc;
+
+use crate::core::key::Bytes32;
+use crate::core::session::Session;
+use crate::core::time;
+
+use super::handle::{self, guard};
+
+/// The C name of [`Session`].
+pub type SSL_SESSION = Session;
+
+/// Creates a session with one reference: version 0, empty id, time now, timeout 304 s. It is
+/// not resumable until it has an id. Free with `SSL_SESSION_free`. Never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn SSL_SESSION_new() -> *mut SSL_SESSION {
+    guard(std::ptr::null_mut(), || handle::session_into_raw(Arc::new(Session::new(time::now()))))
+}
+
+/// Takes another reference. Returns 1, or 0 when `ses` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_up_ref(ses: *mut SSL_SESSION) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ses`.
+        let Some(s) = (unsafe { handle::session_clone(ses) }) else { return 0 };
+        let _ = handle::session_into_raw(s);
+        1
+    })
+}
+
+/// Drops one reference; the last one frees the session and wipes its master key.
+/// NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_free(ses: *mut SSL_SESSION) {
+    guard((), || {
+        // SAFETY: the caller gives up its reference (or passes NULL).
+        drop(unsafe { handle::session_adopt(ses) });
+    })
+}
+
+/// Returns a pointer to the session's id (owned by the session, valid until it changes or the
+/// session is freed) and stores its length in `*len` if `len` is non-NULL. NULL `s` returns
+/// NULL and stores 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_get_id(s: *const SSL_SESSION, len: *mut c_uint) -> *const c_uchar {
+    guard(std::ptr::null(), || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`; `len` is NULL or writable.
+        let Some(s) = (unsafe { handle::session(s) }) else {
+            unsafe { handle::write_out(len, 0) };
+            return std::ptr::null();
+        };
+        s.read(|f| {
+            // SAFETY: as above.
+            unsafe { handle::write_out(len, f.id.len() as c_uint) };
+            f.id.buffer().as_ptr()
+        })
+    })
+}
+
+/// Copies `sid_len` bytes as the session id. A cached session is not re-keyed: the cache keeps
+/// the id it was added with. Returns 1, or 0 when `s` is NULL, `sid_len` exceeds 32, or `sid`
+/// is NULL with a non-zero length.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_set1_id(s: *mut SSL_SESSION, sid: *const c_uchar, sid_len: c_uint) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`; `sid` has `sid_len` bytes.
+        let (Some(s), Some(id)) = (unsafe { handle::session(s) }, unsafe { handle::bytes(sid, sid_len as usize) })
+        else {
+            return 0;
+        };
+        // Copied before the session is locked: `sid` may point into the session itself.
+        let Some(id) = Bytes32::new(id) else { return 0 };
+        s.update(|f| f.id = id);
+        1
+    })
+}
+
+/// Returns a pointer to the session-id context (owned by the session) and stores its length in
+/// `*len` if `len` is non-NULL. NULL `s` returns NULL and stores 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_get0_id_context(s: *const SSL_SESSION, len: *mut c_uint) -> *const c_uchar {
+    guard(std::ptr::null(), || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`; `len` is NULL or writable.
+        let Some(s) = (unsafe { handle::session(s) }) else {
+            unsafe { handle::write_out(len, 0) };
+            return std::ptr::null();
+        };
+        s.read(|f| {
+            // SAFETY: as above.
+            unsafe { handle::write_out(len, f.sid_ctx.len() as c_uint) };
+            f.sid_ctx.buffer().as_ptr()
+        })
+    })
+}
+
+/// Copies `sid_ctx_len` bytes as the session-id context. Returns 1, or 0 when `s` is NULL,
+/// `sid_ctx_len` exceeds 32, or `sid_ctx` is NULL with a non-zero length.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_set1_id_context(
+    s: *mut SSL_SESSION,
+    sid_ctx: *const c_uchar,
+    sid_ctx_len: c_uint,
+) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`; `sid_ctx` has the bytes.
+        let (Some(s), Some(v)) =
+            (unsafe { handle::session(s) }, unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize) })
+        else {
+            return 0;
+        };
+        let Some(v) = Bytes32::new(v) else { return 0 };
+        s.update(|f| f.sid_ctx = v);
+        1
+    })
+}
+
+/// Returns the session's time (seconds since the epoch), or 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_get_time(s: *const SSL_SESSION) -> c_long {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        unsafe { handle::session(s) }.map_or(0, |s| s.read(|f| f.time) as c_long)
+    })
+}
+
+/// Sets the session's time; a cached session moves to its new place in the expiry order.
+/// Returns `t` (OpenSSL returns the argument, not 1), or 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_set_time(s: *mut SSL_SESSION, t: c_long) -> c_long {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        s.update_expiry(|f| f.time = t as i64);
+        t
+    })
+}
+
+/// Returns the session's timeout in seconds, or 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_get_timeout(s: *const SSL_SESSION) -> c_long {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        unsafe { handle::session(s) }.map_or(0, |s| s.read(|f| f.timeout) as c_long)
+    })
+}
+
+/// Sets the session's timeout in seconds; a cached session moves to its new place in the
+/// expiry order. Returns 1, or 0 (nothing changed) for a negative `t` or NULL `s`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_set_timeout(s: *mut SSL_SESSION, t: c_long) -> c_long {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        if t < 0 {
+            return 0;
+        }
+        s.update_expiry(|f| f.timeout = t as i64);
+        1
+    })
+}
+
+/// Returns 1 when the session can be offered for resumption: it has an id and was never
+/// removed from or evicted by a cache. 0 otherwise and for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_is_resumable(s: *const SSL_SESSION) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        unsafe { handle::session(s) }.map_or(0, |s| c_int::from(s.is_resumable()))
+    })
+}
+
+/// Returns the session's protocol version (0 for a new session and for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_get_protocol_version(s: *const SSL_SESSION) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        unsafe { handle::session(s) }.map_or(0, |s| s.read(|f| f.version))
+    })
+}
+
+/// Sets the protocol version, part of the cache key (a cached session keeps the key it was
+/// added with). Returns 1, or 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_set_protocol_version(s: *mut SSL_SESSION, version: c_int) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        s.update(|f| f.version = version);
+        1
+    })
+}
+
+/// With `outlen == 0`, returns the master key's length. Otherwise copies `min(outlen, length)`
+/// bytes to `out` and returns that count. Returns 0 for NULL `s`, or for NULL `out` with a
+/// non-zero `outlen`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_get_master_key(s: *const SSL_SESSION, out: *mut c_uchar, outlen: usize) -> usize {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        s.read(|f| {
+            let key = f.master_key();
+            if outlen == 0 {
+                return key.len();
+            }
+            if out.is_null() {
+                return 0;
+            }
+            let n = outlen.min(key.len());
+            // SAFETY: `out` is writable for `outlen >= n` bytes per the caller's contract.
+            unsafe { handle::write_bytes(out, &key[..n]) };
+            n
+        })
+    })
+}
+
+/// Copies `len` bytes as the master key. Returns 1, or 0 when `len` exceeds 512 (OpenSSL 3.0's
+/// buffer), `s` is NULL, or `in_` is NULL with a non-zero length.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_SESSION_set1_master_key(s: *mut SSL_SESSION, in_: *const c_uchar, len: usize) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `s`; `in_` has `len` bytes.
+        let (Some(s), Some(key)) = (unsafe { handle::session(s) }, unsafe { handle::bytes(in_, len) }) else {
+            return 0;
+        };
+        if key.len() > crate::core::session::MAX_MASTER_KEY_LENGTH {
+            return 0;
+        }
+        let key = key.to_vec();
+        c_int::from(s.update(|f| f.set_master_key(&key)))
+    })
+}

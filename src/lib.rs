@@ -1,0 +1,12 @@
+//! sesscache: OpenSSL 3.0's SSL session cache in Rust, behind OpenSSL's own C ABI.
+//!
+//! - [`core`]: the cache in safe Rust (sessions, the sharded index and expiry order,
+//!   statistics, the handshake steps). It knows nothing of C.
+//! - `ffi`: the `extern "C"` shell (feature `capi`), one file per C type; `ffi/handle.rs` is
+//!   the only place raw pointers are turned into references and back.
+#![deny(missing_docs)]
+
+pub mod core;
+
+#[cfg(feature = "capi")]
+pub mod ffi;
