@@ -341,6 +341,13 @@ long SSL_CTX_sess_cache_full(SSL_CTX *ctx);
 const char *sesscache_version(void);
 
 /**
+ * The number of `SSL_SESSION` objects of this library alive in the process (created and not
+ * yet freed by their last reference): 0 after a program has released everything. For leak
+ * checks in tests and applications.
+ */
+long sesscache_live_sessions(void);
+
+/**
  * Starts a handshake on `ssl`: counts `sess_accept` (server role) or `sess_connect` (client
  * role) on its context — or `*_renegotiate` when a handshake already completed on `ssl` —,
  * negotiates TLS 1.2 (`SSL_version` becomes 0x0303) and clears `SSL_session_reused`.

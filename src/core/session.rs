@@ -162,6 +162,10 @@ struct Owner {
     key: SessionKey,
 }
 
+/// The number of [`Session`]s alive in this process: a leak check for tests and applications.
+/// Striped, so creating sessions on many threads does not contend on one cache line.
+pub static LIVE_SESSIONS: super::stats::Counter = super::stats::Counter::new();
+
 /// sesscache's `SSL_SESSION`.
 pub struct Session {
     fields: RwLock<Fields>,
@@ -191,6 +195,7 @@ impl Session {
 
     /// A session with the given fields, resumable flag clear, in no cache.
     pub fn with_fields(fields: Fields) -> Session {
+        LIVE_SESSIONS.bump();
         Session { fields: RwLock::new(fields), not_resumable: AtomicBool::new(false), owner: Mutex::new(None) }
     }
 
@@ -241,6 +246,12 @@ impl Session {
     /// True when some cache lists the session (OpenSSL's `owner != NULL`).
     pub fn is_cached(&self) -> bool {
         self.owner.lock().as_ref().is_some_and(|o| o.cache.strong_count() > 0)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        LIVE_SESSIONS.add(-1);
     }
 }
 

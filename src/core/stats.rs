@@ -12,6 +12,10 @@ const STRIPES: usize = 8;
 #[derive(Default)]
 struct Padded(AtomicI32);
 
+impl Padded {
+    const ZERO: Padded = Padded(AtomicI32::new(0));
+}
+
 /// An OpenSSL `int` statistics counter: wraps like OpenSSL's, read as the wrapping sum of its
 /// stripes, which equals a single wrapping counter modulo 2^32.
 #[derive(Default)]
@@ -37,6 +41,11 @@ fn my_stripe() -> usize {
 }
 
 impl Counter {
+    /// A counter at zero, usable in a `static`.
+    pub const fn new() -> Counter {
+        Counter { stripes: [Padded::ZERO; STRIPES] }
+    }
+
     /// Adds one (relaxed, wrapping).
     pub fn bump(&self) {
         self.stripes[my_stripe()].0.fetch_add(1, Ordering::Relaxed);

@@ -18,6 +18,14 @@ pub extern "C" fn sesscache_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The number of `SSL_SESSION` objects of this library alive in the process (created and not
+/// yet freed by their last reference): 0 after a program has released everything. For leak
+/// checks in tests and applications.
+#[unsafe(no_mangle)]
+pub extern "C" fn sesscache_live_sessions() -> std::os::raw::c_long {
+    guard(0, || std::os::raw::c_long::from(crate::core::session::LIVE_SESSIONS.get()))
+}
+
 /// Starts a handshake on `ssl`: counts `sess_accept` (server role) or `sess_connect` (client
 /// role) on its context — or `*_renegotiate` when a handshake already completed on `ssl` —,
 /// negotiates TLS 1.2 (`SSL_version` becomes 0x0303) and clears `SSL_session_reused`.
