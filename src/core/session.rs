@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::cache::Cache;
+use super::cache::Listing;
 use super::key::{Bytes32, SessionKey};
 use super::time::Expiry;
 
@@ -34,11 +34,15 @@ pub trait Handle: Clone + Send + Sync + Sized + 'static {
     fn is_marked_not_resumable(&self) -> bool;
     /// Sets the session's time to `now` (`SSL_SESS_CACHE_UPDATE_TIME`) without repositioning.
     fn stamp_time(&self, now: i64);
-    /// Records that `cache` now lists this session under `key`, so that later changes of its
+    /// Records that a cache now lists this session (`listing`), so that later changes of its
     /// time or timeout can reposition it. The default keeps no record.
-    fn attach(&self, _cache: &Weak<Cache<Self>>, _key: SessionKey) {}
-    /// Forgets the record made by `attach`, if it names `cache`.
-    fn detach(&self, _cache: &Cache<Self>) {}
+    fn attach(&self, _listing: &Arc<Listing<Self>>) {}
+    /// Forgets the record made by `attach`, if it names `listing`.
+    fn detach(&self, _listing: &Listing<Self>) {}
+    /// The key and the expiry together (one read of the session where that matters).
+    fn key_expiry(&self) -> (SessionKey, Expiry) {
+        (self.key(), self.expiry())
+    }
 }
 
 /// A master key: 48 bytes inline (every TLS 1.2 key), longer ones (TLS 1.3 PSKs) on the heap.
@@ -156,12 +160,6 @@ impl Fields {
     }
 }
 
-/// Where a cached session is listed, so that `set_time` can reposition it (3.0's `owner`).
-struct Owner {
-    cache: Weak<Cache<SessionRef>>,
-    key: SessionKey,
-}
-
 /// The number of [`Session`]s alive in this process: a leak check for tests and applications.
 /// Striped, so creating sessions on many threads does not contend on one cache line.
 pub static LIVE_SESSIONS: super::stats::Counter = super::stats::Counter::new();
@@ -170,7 +168,8 @@ pub static LIVE_SESSIONS: super::stats::Counter = super::stats::Counter::new();
 pub struct Session {
     fields: RwLock<Fields>,
     not_resumable: AtomicBool,
-    owner: Mutex<Option<Owner>>,
+    /// Where the session is cached, so that `set_time` can reposition it (3.0's `owner`).
+    owner: Mutex<Weak<Listing<SessionRef>>>,
 }
 
 /// A counted reference to a [`Session`]: what `SSL_SESSION *` stands for.
@@ -196,7 +195,7 @@ impl Session {
     /// A session with the given fields, resumable flag clear, in no cache.
     pub fn with_fields(fields: Fields) -> Session {
         LIVE_SESSIONS.bump();
-        Session { fields: RwLock::new(fields), not_resumable: AtomicBool::new(false), owner: Mutex::new(None) }
+        Session { fields: RwLock::new(fields), not_resumable: AtomicBool::new(false), owner: Mutex::new(Weak::new()) }
     }
 
     /// A snapshot of the fields.
@@ -219,10 +218,10 @@ impl Session {
     /// the session, moves it to the position of its new expiry (3.0 behaviour).
     pub fn update_expiry(self: &Arc<Self>, f: impl FnOnce(&mut Fields)) {
         f(&mut self.fields.write());
-        let owner = self.owner.lock().as_ref().map(|o| (o.cache.clone(), o.key));
-        if let Some((cache, key)) = owner {
-            if let Some(cache) = cache.upgrade() {
-                cache.reposition(&key, self);
+        let listing = self.owner.lock().upgrade();
+        if let Some(listing) = listing {
+            if let Some(cache) = listing.cache() {
+                cache.reposition_listing(&listing);
             }
         }
     }
@@ -245,7 +244,7 @@ impl Session {
 
     /// True when some cache lists the session (OpenSSL's `owner != NULL`).
     pub fn is_cached(&self) -> bool {
-        self.owner.lock().as_ref().is_some_and(|o| o.cache.strong_count() > 0)
+        self.owner.lock().upgrade().is_some_and(|l| l.is_linked())
     }
 }
 
@@ -280,14 +279,18 @@ impl Handle for SessionRef {
         self.update(|f| f.time = now);
     }
 
-    fn attach(&self, cache: &Weak<Cache<Self>>, key: SessionKey) {
-        *self.owner.lock() = Some(Owner { cache: cache.clone(), key });
+    fn attach(&self, listing: &Arc<Listing<Self>>) {
+        *self.owner.lock() = Arc::downgrade(listing);
     }
 
-    fn detach(&self, cache: &Cache<Self>) {
+    fn detach(&self, listing: &Listing<Self>) {
         let mut owner = self.owner.lock();
-        if owner.as_ref().is_some_and(|o| std::ptr::eq(o.cache.as_ptr(), cache)) {
-            *owner = None;
+        if std::ptr::eq(owner.as_ptr(), listing) {
+            *owner = Weak::new();
         }
+    }
+
+    fn key_expiry(&self) -> (SessionKey, Expiry) {
+        self.read(|f| (SessionKey::new(f.version, f.id), f.expiry()))
     }
 }

@@ -31,6 +31,16 @@ impl Expiry {
         }
     }
 
+    /// The raw representation: (overflowed, calc_timeout).
+    pub fn parts(self) -> (bool, i64) {
+        (self.overflowed, self.at)
+    }
+
+    /// Rebuilds an expiry from [`Expiry::parts`].
+    pub fn from_parts(overflowed: bool, at: i64) -> Expiry {
+        Expiry { overflowed, at }
+    }
+
     /// OpenSSL's `sess_timedout(t, s)`: strictly after the expiry, never for an overflowed one.
     pub fn is_expired_at(self, t: i64) -> bool {
         !self.overflowed && t > self.at

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::core::context::SessionCtx;
 use crate::core::key::Bytes32;
+use crate::core::mode::CacheMode;
 use crate::core::session::SessionRef;
 use crate::core::time;
 
@@ -132,7 +133,9 @@ pub unsafe extern "C" fn SSL_CTX_add_session(ctx: *mut SSL_CTX, session: *mut SS
         let (Some(c), Some(s)) = (unsafe { handle::ctx(ctx) }, unsafe { handle::session(session) }) else {
             return 0;
         };
-        c_int::from(c.core.add_session(&s, time::now(), &Hooks::for_ctx(c, ctx)))
+        // The time is only read with SSL_SESS_CACHE_UPDATE_TIME: skip the clock otherwise.
+        let now = if c.core.mode().contains(CacheMode::UPDATE_TIME) { time::now() } else { 0 };
+        c_int::from(c.core.add_session(&s, now, &Hooks::for_ctx(c, ctx)))
     })
 }
 
