@@ -143,7 +143,7 @@ static SSL_CTX *recording_ctx(long size)
 
 static int order_is(const int *want, int n)
 {
-    return n_order == n && memcmp(order, want, (size_t)n * sizeof(int)) == 0;
+    return n_order == n && (n == 0 || memcmp(order, want, (size_t)n * sizeof(int)) == 0);
 }
 
 /* Six adds (ids 0x10..0x15, the given timeouts), the numbers and cache_full after each. */
@@ -327,6 +327,14 @@ static SSL_CTX *reenter_ctx(long size)
     return ctx;
 }
 
+/* Frees the probe SSL first (remove_cb must not use it any more), then the context. */
+static void re_done(SSL_CTX *ctx)
+{
+    SSL_free(re_ssl);
+    re_ssl = NULL;
+    SSL_CTX_free(ctx);
+}
+
 static void reentrant(void)
 {
     long t = (long)time(NULL), base = sesscache_live_sessions();
@@ -351,8 +359,7 @@ static void reentrant(void)
     CHECK(re_remove_ret[0] == 1 && re_add_ret[0] == 1, "re-enter eviction: nested remove(x) and add(y) succeed");
     CHECK(SSL_CTX_sess_number(ctx) == 2 && !SSL_SESSION_is_resumable(a) && !SSL_SESSION_is_resumable(x),
           "re-enter eviction: b and y cached, a evicted, x removed");
-    SSL_free(re_ssl);
-    SSL_CTX_free(ctx);
+    re_done(ctx);
 
     /* Flush, with a nested flush and add inside the first callback. */
     ctx = reenter_ctx(0);
@@ -369,8 +376,7 @@ static void reentrant(void)
     CHECK(re_add_ret[0] == 1 && re_calls == 4,
           "re-enter flush: its add(y) succeeds and its nested flush removes y (calls=%d)", re_calls);
     CHECK_EQ(SSL_CTX_sess_number(ctx), 0, "re-enter flush: empty at the end");
-    SSL_free(re_ssl);
-    SSL_CTX_free(ctx);
+    re_done(ctx);
 
     /* Explicit remove: the callback removes the same session again, nested. */
     ctx = reenter_ctx(0);
@@ -379,8 +385,7 @@ static void reentrant(void)
     CHECK_EQ(SSL_CTX_remove_session(ctx, c), 1, "re-enter remove: returns 1");
     CHECK(re_calls == 2 && re_remove_ret[0] == 0 && re_matching_seen[0] == 0 && re_number_seen[0] == 0,
           "re-enter remove: nested remove of the same session returns 0 and calls remove_cb again");
-    SSL_free(re_ssl);
-    SSL_CTX_free(ctx);
+    re_done(ctx);
 
     /* Expiry on a lookup: the timeout removal runs remove_cb, which re-enters. */
     ctx = reenter_ctx(0);
@@ -399,8 +404,7 @@ static void reentrant(void)
               "re-enter expiry: remove_cb ran and its nested remove(x) worked");
         SSL_free(s);
     }
-    SSL_free(re_ssl);
-    SSL_CTX_free(ctx);
+    re_done(ctx);
 
     /* SSL_CTX_free: remove_cb queries, removes, adds and flushes on the dying context. */
     ctx = reenter_ctx(0);
@@ -437,8 +441,7 @@ static void reentrant_handshake(void)
     CHECK(ok && re_calls == 3 && SSL_CTX_sess_number(sctx) == 1 && SSL_CTX_sess_cache_full(sctx) == 3,
           "re-enter in handshakes: 4 full handshakes into a size-2 cache, remove_cb 3 times (calls=%d)", re_calls);
     CHECK(re_number_seen[2] == 1, "re-enter in handshakes: remove_cb sees the cache after the add");
-    SSL_free(re_ssl);
-    SSL_CTX_free(sctx);
+    re_done(sctx);
     SSL_CTX_free(cctx);
 }
 
