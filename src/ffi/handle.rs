@@ -180,11 +180,16 @@ unsafe impl Send for CtxRef {}
 // SAFETY: as above.
 unsafe impl Sync for CtxRef {}
 
+/// Takes a new C reference on `c`, unless `c` is being destroyed (its count already reached
+/// zero and its final flush is running callbacks that might try to revive it).
+pub fn ctx_try_up_ref(c: &SSL_CTX) -> bool {
+    c.refs().fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n != 0).then(|| n + 1)).is_ok()
+}
+
 impl CtxRef {
-    /// Takes a new reference on `c`.
-    pub fn new(c: &SSL_CTX) -> CtxRef {
-        c.refs().fetch_add(1, Ordering::Relaxed);
-        CtxRef(NonNull::from(c))
+    /// Takes a new reference on `c`; `None` when `c` is being destroyed.
+    pub fn new(c: &SSL_CTX) -> Option<CtxRef> {
+        ctx_try_up_ref(c).then(|| CtxRef(NonNull::from(c)))
     }
 
     /// The pointer C knows the context by.

@@ -34,14 +34,17 @@ impl SSL {
 /// the context's session-id context and generate-session-id callback, starts in the method's
 /// role, and reports version 0x0304 (`TLS1_3_VERSION`) until a handshake starts.
 ///
-/// Returns NULL when `ctx` is NULL. Free with `SSL_free`.
+/// Returns NULL when `ctx` is NULL or is being freed (called from a remove callback during the
+/// final `SSL_CTX_free`). Free with `SSL_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
     guard(std::ptr::null_mut(), || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
         let Some(c) = (unsafe { handle::ctx(ctx) }) else { return std::ptr::null_mut() };
-        let ssl =
-            SSL { conn: Conn::new(c.server_role, c.core.sid_ctx()), ctx: CtxRef::new(c), generate: FnSlot::default() };
+        // A context whose last reference is gone (a remove callback during its final flush)
+        // cannot get new connections.
+        let Some(ctx_ref) = CtxRef::new(c) else { return std::ptr::null_mut() };
+        let ssl = SSL { conn: Conn::new(c.server_role, c.core.sid_ctx()), ctx: ctx_ref, generate: FnSlot::default() };
         // SAFETY: the slot holds extern "C" fn pointers.
         unsafe { ssl.generate.set(c.callbacks.generate.get()) };
         handle::ssl_into_raw(Arc::new(ssl))

@@ -54,14 +54,14 @@ pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
     })
 }
 
-/// Takes another reference on `ctx`. Returns 1, or 0 when `ctx` is NULL.
+/// Takes another reference on `ctx`. Returns 1, or 0 when `ctx` is NULL or is being freed
+/// (called from a remove callback during the final `SSL_CTX_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_up_ref(ctx: *mut SSL_CTX) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
         let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
-        c.refs().fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        1
+        c_int::from(handle::ctx_try_up_ref(c))
     })
 }
 
