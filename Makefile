@@ -41,3 +41,59 @@ clean:
 	$(CARGO) clean
 
 include bench/bench.mk
+
+# ---- install / uninstall -------------------------------------------------------------------
+# `make && sudo make install`; `make install PREFIX=/opt/sesscache`; packagers add DESTDIR=.
+# Installs the shared library under its full version with the soname and dev symlinks
+# (libsesscache.so.X.Y.Z <- libsesscache.so.0.MINOR <- libsesscache.so), the static library,
+# the header, the preload library when it was built, and sesscache.pc. `make uninstall`
+# removes exactly those files (directories are left: they may be shared).
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL      ?= install
+REALNAME     := libsesscache.so.$(VERSION)
+# Same rule as build.rs: 0.x releases may break the ABI at each minor, later ones at each major. (This replaces the 0.x-only SONAME above.)
+SOMAJOR      := $(word 1,$(subst ., ,$(VERSION)))
+SONAME       := $(if $(filter 0,$(SOMAJOR)),libsesscache.so.0.$(SOMINOR),libsesscache.so.$(SOMAJOR))
+DESCRIPTION  := $(shell sed -n 's/^description = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+PRELOAD      := libsesscache_preload.so
+# The installed files, relative to DESTDIR (uninstall removes these).
+INSTALLED     = $(LIBDIR)/$(REALNAME) $(LIBDIR)/$(SONAME) $(LIBDIR)/libsesscache.so \
+                $(LIBDIR)/libsesscache.a $(INCLUDEDIR)/sesscache.h $(PKGCONFIGDIR)/sesscache.pc \
+                $(LIBDIR)/$(PRELOAD)
+
+.PHONY: pc install uninstall print-version print-soname
+
+# $(REL)/sesscache.pc for the current PREFIX/LIBDIR/INCLUDEDIR; paths under PREFIX are
+# written relative to ${prefix}, as pkg-config users expect.
+pc:
+	@mkdir -p $(REL)
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e "s|@DESCRIPTION@|$(DESCRIPTION)|" \
+	    sesscache.pc.in >$(REL)/sesscache.pc
+
+install: pc
+	@test -f $(REL)/libsesscache.so -a -f $(REL)/libsesscache.a || { \
+	  echo "nothing to install: run \`make\` first"; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 755 $(REL)/libsesscache.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsesscache.so
+	$(INSTALL) -m 644 $(REL)/libsesscache.a $(DESTDIR)$(LIBDIR)/libsesscache.a
+	$(INSTALL) -m 644 include/sesscache.h $(DESTDIR)$(INCLUDEDIR)/sesscache.h
+	$(INSTALL) -m 644 $(REL)/sesscache.pc $(DESTDIR)$(PKGCONFIGDIR)/sesscache.pc
+	if [ -f $(REL)/$(PRELOAD) ]; then \
+	  $(INSTALL) -m 755 $(REL)/$(PRELOAD) $(DESTDIR)$(LIBDIR)/$(PRELOAD); fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+print-version:
+	@echo $(VERSION)
+
+print-soname:
+	@echo $(SONAME)

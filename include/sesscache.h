@@ -6,8 +6,18 @@
  *
  * Names, types, constants and behaviour are those of OpenSSL 3.0's <openssl/ssl.h>.
  * Deliberate differences are marked "Differs from OpenSSL 3.0" below and listed in README.md.
- * Every function is thread-safe and accepts NULL for any pointer (returning the failure value
- * stated in its documentation); `*_free(NULL)` does nothing.
+ *
+ * The contract of every function, stated in its documentation:
+ * - Ownership: objects are refcounted. `*_new` and `*_up_ref` give the caller a reference that
+ *   it drops with `*_free`; `get1` returns a new reference; `get0` (and `SSL_get_session`,
+ *   `SSL_SESSION_get_id`) return a borrowed pointer, valid while the owner keeps it; `set1`
+ *   copies its argument (bytes) or takes its own reference (objects); the caller keeps its own.
+ * - NULL: every pointer argument may be NULL; the function then returns its failure value
+ *   (0, or NULL for pointers) or, if it returns nothing, does nothing. `*_free(NULL)` is a no-op.
+ * - Threads: every function may be called from any thread; each states its caveats.
+ * - Failure value: stated per function; a caught internal panic returns it too (no panic
+ *   crosses into C). Running out of memory aborts the process (Rust's allocator), where
+ *   OpenSSL 3.0 would return the failure value.
  */
 
 #ifndef SESSCACHE_H
@@ -234,12 +244,20 @@ extern "C" {
  *   45: the mode.
  *
  * `parg` is unused. Returns 0 for a NULL `ctx` and for every other command.
+ *
+ * Differs from OpenSSL 3.0: the commands outside the session cache (options, protocol
+ * versions, ...) are not implemented; they return 0 and change nothing.
+ *
+ * Thread-safe: counter and size/mode reads are lock-free; a set takes effect for handshakes that
+ * start after it.
  */
 long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg);
 
 /**
  * Sets the cache mode (`SSL_SESS_CACHE_*` bits) and returns the previous one (command 44).
  * Returns 0 when `ctx` is NULL.
+ *
+ * Thread-safe; handshakes already under way on other threads may still use the previous value.
  */
 long SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 
@@ -247,103 +265,138 @@ long SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
  * Sets the cache size (0 = unlimited; a full cache of size N ≥ 2 holds N − 1 sessions, as in
  * OpenSSL 3.0) and returns the previous size; a negative size returns 0 and changes nothing
  * (command 42). Returns 0 when `ctx` is NULL.
+ *
+ * Thread-safe; handshakes already under way on other threads may still use the previous value. A
+ * smaller size evicts at the next `SSL_CTX_add_session`, as in OpenSSL.
  */
 long SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size);
 
 /**
  * The cache mode (command 45). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_get_session_cache_mode(SSL_CTX *ctx);
 
 /**
  * The cache size (command 43). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_get_cache_size(SSL_CTX *ctx);
 
 /**
  * The number of cached sessions (command 20). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_number(SSL_CTX *ctx);
 
 /**
  * Client handshakes started (command 21). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_connect(SSL_CTX *ctx);
 
 /**
  * Client handshakes completed (command 22). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_connect_good(SSL_CTX *ctx);
 
 /**
  * Client renegotiations started (command 23). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_connect_renegotiate(SSL_CTX *ctx);
 
 /**
  * Server handshakes started (command 24). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_accept(SSL_CTX *ctx);
 
 /**
  * Server handshakes completed (command 25). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_accept_good(SSL_CTX *ctx);
 
 /**
  * Server renegotiations started (command 26). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_accept_renegotiate(SSL_CTX *ctx);
 
 /**
  * Resumed sessions (command 27). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_hits(SSL_CTX *ctx);
 
 /**
  * Sessions supplied by the get callback (command 28). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_cb_hits(SSL_CTX *ctx);
 
 /**
  * Internal lookups that found nothing (command 29). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_misses(SSL_CTX *ctx);
 
 /**
  * Resumption candidates found expired (command 30). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_timeouts(SSL_CTX *ctx);
 
 /**
  * Sessions evicted because the cache was full (command 31). Returns 0 when `ctx` is NULL.
  * (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_sess_cache_full(SSL_CTX *ctx);
 
 /**
  * The library version, "MAJOR.MINOR.PATCH" (a static string; never NULL). Equals
- * `SESSCACHE_VERSION` of the header it was built with.
+ * `SESSCACHE_VERSION` of the header it was built with. sesscache only.
+ *
+ * Thread-safe.
  */
 const char *sesscache_version(void);
 
 /**
  * The number of `SSL_SESSION` objects of this library alive in the process (created and not
  * yet freed by their last reference): 0 after a program has released everything. For leak
- * checks in tests and applications.
+ * checks in tests and applications. Never fails. sesscache only.
+ *
+ * Thread-safe: a relaxed atomic sum, exact once other threads are quiet.
  */
 long sesscache_live_sessions(void);
 
@@ -352,6 +405,10 @@ long sesscache_live_sessions(void);
  * role) on its context — or `*_renegotiate` when a handshake already completed on `ssl` —,
  * negotiates TLS 1.2 (`SSL_version` becomes 0x0303) and clears `SSL_session_reused`.
  * Returns 1, or 0 for NULL.
+ *
+ * Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+ * safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+ * sesscache only: OpenSSL does this inside `SSL_do_handshake`.
  */
 int sesscache_handshake_start(SSL *ssl);
 
@@ -367,6 +424,10 @@ int sesscache_handshake_start(SSL *ssl);
  * handshake must follow (`sesscache_server_new_session`), -1 when the handshake fails
  * (`SSL_VERIFY_PEER` without a session-id context, an id longer than 32 bytes, NULL `ssl`, or
  * NULL `id` with a non-zero length).
+ *
+ * Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+ * safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+ * sesscache only: OpenSSL does this inside `SSL_do_handshake`.
  */
 int sesscache_server_lookup(SSL *ssl, const unsigned char *id, unsigned int id_len);
 
@@ -377,6 +438,10 @@ int sesscache_server_lookup(SSL *ssl, const unsigned char *id, unsigned int id_l
  * SSL's session-id context, TLS 1.2, a random 48-byte master key. It becomes
  * `SSL_get_session(ssl)`. Returns 1, or 0 when the id could not be made (the handshake fails)
  * or `ssl` is NULL.
+ *
+ * Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+ * safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+ * sesscache only: OpenSSL does this inside `SSL_do_handshake`.
  */
 int sesscache_server_new_session(SSL *ssl);
 
@@ -385,6 +450,10 @@ int sesscache_server_new_session(SSL *ssl);
  * `sess_connect_good`): stores the session per the cache mode, calls the new-session callback
  * (with its reference rule), and flushes expired sessions during every 256th completed
  * handshake unless `SSL_SESS_CACHE_NO_AUTO_CLEAR`. Returns 1, or 0 for NULL.
+ *
+ * Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+ * safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+ * sesscache only: OpenSSL does this inside `SSL_do_handshake`.
  */
 int sesscache_handshake_done(SSL *ssl);
 
@@ -398,6 +467,10 @@ int sesscache_handshake_done(SSL *ssl);
  *
  * Returns 1 when the handshake completed (see `SSL_session_reused`), 0 when it failed or an
  * argument is NULL or both are the same `SSL`.
+ *
+ * Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+ * safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+ * sesscache only: OpenSSL does this inside `SSL_do_handshake`.
  */
 int sesscache_handshake(SSL *client, SSL *server);
 
@@ -406,17 +479,23 @@ int sesscache_handshake(SSL *client, SSL *server);
  * OpenSSL, until `SSL_set_connect_state`.
  *
  * Returns a static object: never NULL, never freed.
+ *
+ * Thread-safe.
  */
 const SSL_METHOD *TLS_method(void);
 
 /**
  * The server TLS method. Returns a static object: never NULL, never freed.
+ *
+ * Thread-safe.
  */
 const SSL_METHOD *TLS_server_method(void);
 
 /**
  * The client TLS method: its `SSL`s start in the client role. Returns a static object:
  * never NULL, never freed.
+ *
+ * Thread-safe.
  */
 const SSL_METHOD *TLS_client_method(void);
 
@@ -425,8 +504,14 @@ const SSL_METHOD *TLS_client_method(void);
  * the context's session-id context and generate-session-id callback, starts in the method's
  * role, and reports version 0x0304 (`TLS1_3_VERSION`) until a handshake starts.
  *
+<<<<<<< HEAD
  * Returns NULL when `ctx` is NULL or is being freed (called from a remove callback during the
  * final `SSL_CTX_free`). Free with `SSL_free`.
+=======
+ * Returns NULL when `ctx` is NULL. Free with `SSL_free`.
+ *
+ * Thread-safe.
+>>>>>>> ecosystem
  */
 SSL *SSL_new(SSL_CTX *ctx);
 
@@ -434,31 +519,44 @@ SSL *SSL_new(SSL_CTX *ctx);
  * Drops one reference; the last one releases the connection's session and its context
  * reference. NULL is ignored.
  *
- * The driver treats every connection as cleanly shut down, so freeing one never removes its
- * session from the cache (OpenSSL removes the session of a connection freed without
- * `SSL_shutdown`; sesscache has no TLS and no shutdown).
+ * Differs from OpenSSL 3.0: freeing a connection never removes its session from the cache.
+ * OpenSSL removes the session of a connection freed without `SSL_shutdown`; sesscache has no
+ * TLS and no shutdown, so it treats every connection as cleanly shut down.
+ *
+ * Thread-safe: references held elsewhere, on any thread, stay valid; the caller's must not be used
+ * again.
  */
 void SSL_free(SSL *ssl);
 
 /**
  * Takes another reference on `ssl`. Returns 1, or 0 when `ssl` is NULL.
+ *
+ * Thread-safe (an atomic reference count).
  */
 int SSL_up_ref(SSL *ssl);
 
 /**
  * Returns the connection's context (borrowed: no reference is taken), or NULL for NULL.
+ *
+ * Thread-safe; the context stays valid while `ssl` lives (`ssl` holds a reference on it).
  */
 SSL_CTX *SSL_get_SSL_CTX(const SSL *ssl);
 
 /**
  * Returns the protocol version: 0x0304 before any handshake, 0x0303 once the `sesscache_`
  * driver started one (it negotiates TLS 1.2). 0 for NULL.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 int SSL_version(const SSL *ssl);
 
 /**
  * Sets the connection's session-id context (copied). Returns 1, or 0 when `ssl` is NULL,
  * `sid_ctx_len` exceeds 32, or `sid_ctx` is NULL with a non-zero length.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 int SSL_set_session_id_context(SSL *ssl, const unsigned char *sid_ctx, unsigned int sid_ctx_len);
 
@@ -466,23 +564,35 @@ int SSL_set_session_id_context(SSL *ssl, const unsigned char *sid_ctx, unsigned 
  * Sets the session to offer (client) or use; the connection takes its own reference on
  * `session` and drops the one it held. NULL `session` clears it. Returns 1, or 0 when `ssl`
  * is NULL.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 int SSL_set_session(SSL *ssl, SSL_SESSION *session);
 
 /**
  * Returns the connection's session without taking a reference (valid while the connection
  * keeps it), or NULL when there is none or `ssl` is NULL. `SSL_get0_session` in OpenSSL.
+ *
+ * Thread-safe, but the session is borrowed: if another thread calls `SSL_set_session` or
+ * `SSL_free` on `ssl`, it may be freed. Use `SSL_get1_session` to keep it.
  */
 SSL_SESSION *SSL_get_session(const SSL *ssl);
 
 /**
  * Returns the connection's session with a new reference for the caller (free it with
  * `SSL_SESSION_free`), or NULL when there is none or `ssl` is NULL.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 SSL_SESSION *SSL_get1_session(SSL *ssl);
 
 /**
  * Returns 1 when the last handshake resumed a session, else 0 (also for NULL).
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 int SSL_session_reused(const SSL *ssl);
 
@@ -491,34 +601,53 @@ int SSL_session_reused(const SSL *ssl);
  * and the connection's current version (`SSL_version`), else 0. Returns 0 when `id_len`
  * exceeds 32, or for NULL `ssl` (or NULL `id` with a non-zero length). The external cache is
  * not consulted.
+ *
+ * Thread-safe: a read-locked lookup in one shard of the cache.
  */
 int SSL_has_matching_session_id(const SSL *ssl, const unsigned char *id, unsigned int id_len);
 
 /**
  * Puts the connection in the server role. NULL is ignored.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 void SSL_set_accept_state(SSL *ssl);
 
 /**
  * Puts the connection in the client role. NULL is ignored.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 void SSL_set_connect_state(SSL *ssl);
 
 /**
  * Returns 1 for a connection in the server role, 0 for a client (and for NULL).
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 int SSL_is_server(const SSL *ssl);
 
 /**
  * Sets the verify mode (`SSL_VERIFY_NONE`, `SSL_VERIFY_PEER`, ...). Only the mode matters to
- * the cache (a server with `SSL_VERIFY_PEER` and no session-id context fails resumption);
- * `callback` is accepted and ignored: sesscache verifies no certificates. NULL `ssl` is
- * ignored.
+ * the cache (a server with `SSL_VERIFY_PEER` and no session-id context fails resumption).
+ * NULL `ssl` is ignored.
+ *
+ * Differs from OpenSSL 3.0: `callback` is accepted and never called (the function pointer is
+ * not stored): sesscache verifies no certificates.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 void SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb callback);
 
 /**
  * Returns the verify mode, or 0 for NULL.
+ *
+ * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+ * used by one thread at a time; portable code should do the same.
  */
 int SSL_get_verify_mode(const SSL *ssl);
 
@@ -527,18 +656,28 @@ int SSL_get_verify_mode(const SSL *ssl);
  * 20480, timeout 7200 s, no callbacks.
  *
  * Returns NULL when `meth` is NULL. Free with `SSL_CTX_free`.
+ *
+ * Thread-safe.
  */
 SSL_CTX *SSL_CTX_new(const SSL_METHOD *meth);
 
 /**
+<<<<<<< HEAD
  * Takes another reference on `ctx`. Returns 1, or 0 when `ctx` is NULL or is being freed
  * (called from a remove callback during the final `SSL_CTX_free`).
+=======
+ * Takes another reference on `ctx`. Returns 1, or 0 when `ctx` is NULL.
+ *
+ * Thread-safe (an atomic reference count).
+>>>>>>> ecosystem
  */
 int SSL_CTX_up_ref(SSL_CTX *ctx);
 
 /**
  * Drops one reference. The last one flushes the cache (`remove_cb` runs for every cached
  * session, earliest expiry first) and frees the context. NULL is ignored.
+ *
+ * Thread-safe: other threads may go on using the context through their own references.
  */
 void SSL_CTX_free(SSL_CTX *ctx);
 
@@ -546,11 +685,15 @@ void SSL_CTX_free(SSL_CTX *ctx);
  * Sets the timeout given to new sessions, in seconds (not validated; 0 means the method
  * default of 7200). Sessions already made keep theirs. Returns the previous value, or 0 when
  * `ctx` is NULL.
+ *
+ * Thread-safe; handshakes already under way on other threads may still use the previous value.
  */
 long SSL_CTX_set_timeout(SSL_CTX *ctx, long t);
 
 /**
  * Returns the context's session timeout in seconds, or 0 when `ctx` is NULL.
+ *
+ * Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
  */
 long SSL_CTX_get_timeout(const SSL_CTX *ctx);
 
@@ -558,6 +701,8 @@ long SSL_CTX_get_timeout(const SSL_CTX *ctx);
  * Sets the session-id context copied into each new `SSL`. Copies `sid_ctx_len` bytes.
  * Returns 1, or 0 when `ctx` is NULL, `sid_ctx_len` exceeds 32 (`SSL_MAX_SID_CTX_LENGTH`) or
  * `sid_ctx` is NULL with a non-zero length.
+ *
+ * Thread-safe; `SSL`s created before the call keep the context they copied.
  */
 int SSL_CTX_set_session_id_context(SSL_CTX *ctx, const unsigned char *sid_ctx, unsigned int sid_ctx_len);
 
@@ -572,6 +717,9 @@ int SSL_CTX_set_session_id_context(SSL_CTX *ctx, const unsigned char *sid_ctx, u
  *
  * Differs from OpenSSL 3.0: `remove_cb` runs after the cache lock is released, so it may call
  * any function; and a cached session with an empty id never stops eviction.
+ *
+ * Thread-safe: the cache is locked internally (per shard); `remove_cb` runs on the calling thread
+ * once the lock is released.
  */
 int SSL_CTX_add_session(SSL_CTX *ctx, SSL_SESSION *session);
 
@@ -581,6 +729,9 @@ int SSL_CTX_add_session(SSL_CTX *ctx, SSL_SESSION *session);
  * A session with an empty id is left alone, without a callback.
  *
  * Returns 1 when an entry was removed, else 0 (also for NULL arguments).
+ *
+ * Thread-safe: the cache is locked internally (per shard); `remove_cb` runs on the calling thread
+ * once the lock is released.
  */
 int SSL_CTX_remove_session(SSL_CTX *ctx, SSL_SESSION *session);
 
@@ -591,12 +742,17 @@ int SSL_CTX_remove_session(SSL_CTX *ctx, SSL_SESSION *session);
  * NULL is ignored.
  *
  * Differs from OpenSSL 3.0: `remove_cb` runs after the cache lock is released.
+ *
+ * Thread-safe: the cache is locked internally (per shard); `remove_cb` runs on the calling thread
+ * once the lock is released.
  */
 void SSL_CTX_flush_sessions(SSL_CTX *ctx, long tm);
 
 /**
  * Sets the callback that makes server session ids; `SSL_new` copies it into each new `SSL`.
  * NULL restores the default (32 random bytes). Returns 1, or 0 when `ctx` is NULL.
+ *
+ * Thread-safe; `SSL`s created before the call keep the callback they copied.
  */
 int SSL_CTX_set_generate_session_id(SSL_CTX *ctx, GEN_SESSION_CB cb);
 
@@ -605,11 +761,17 @@ int SSL_CTX_set_generate_session_id(SSL_CTX *ctx, GEN_SESSION_CB cb);
  * handshake that makes a cacheable session, with no lock held. The session is passed with a
  * reference for the callback: return 1 to keep it (and `SSL_SESSION_free` it later), 0 to
  * let the library drop it. NULL `ctx` is ignored.
+ *
+ * Thread-safe; a handshake already under way may still call the previous callback. The callback
+ * runs on whichever thread drives a handshake of this context, possibly on several threads at
+ * once.
  */
 void SSL_CTX_sess_set_new_cb(SSL_CTX *ctx, NewSessionCb new_session_cb);
 
 /**
  * Returns the new-session callback, or NULL when none is set or `ctx` is NULL.
+ *
+ * Thread-safe.
  */
 NewSessionCb SSL_CTX_sess_get_new_cb(SSL_CTX *ctx);
 
@@ -620,11 +782,17 @@ NewSessionCb SSL_CTX_sess_get_new_cb(SSL_CTX *ctx);
  * function of this library. NULL `ctx` is ignored.
  *
  * Differs from OpenSSL 3.0, which holds the cache's write lock during eviction and flush.
+ *
+ * Thread-safe; a handshake already under way may still call the previous callback. The callback
+ * runs on whichever thread drives a handshake of this context, possibly on several threads at
+ * once.
  */
 void SSL_CTX_sess_set_remove_cb(SSL_CTX *ctx, RemoveSessionCb remove_session_cb);
 
 /**
  * Returns the remove-session callback, or NULL when none is set or `ctx` is NULL.
+ *
+ * Thread-safe.
  */
 RemoveSessionCb SSL_CTX_sess_get_remove_cb(SSL_CTX *ctx);
 
@@ -634,28 +802,41 @@ RemoveSessionCb SSL_CTX_sess_get_remove_cb(SSL_CTX *ctx);
  * (`SSL_SESS_CACHE_NO_INTERNAL_LOOKUP`), with `*copy` preset to 1. Return NULL for a miss.
  * Leave `*copy` at 1 to lend the session (the library takes its own reference), or set it to
  * 0 to hand over one reference you hold. NULL `ctx` is ignored.
+ *
+ * Thread-safe; a handshake already under way may still call the previous callback. The callback
+ * runs on whichever thread drives a handshake of this context, possibly on several threads at
+ * once.
  */
 void SSL_CTX_sess_set_get_cb(SSL_CTX *ctx, GetSessionCb get_session_cb);
 
 /**
  * Returns the get-session callback, or NULL when none is set or `ctx` is NULL.
+ *
+ * Thread-safe.
  */
 GetSessionCb SSL_CTX_sess_get_get_cb(SSL_CTX *ctx);
 
 /**
  * Creates a session with one reference: version 0, empty id, time now, timeout 304 s. It is
  * not resumable until it has an id. Free with `SSL_SESSION_free`. Never NULL.
+ *
+ * Thread-safe.
  */
 SSL_SESSION *SSL_SESSION_new(void);
 
 /**
  * Takes another reference. Returns 1, or 0 when `ses` is NULL.
+ *
+ * Thread-safe (an atomic reference count).
  */
 int SSL_SESSION_up_ref(SSL_SESSION *ses);
 
 /**
  * Drops one reference; the last one frees the session and wipes its master key.
  * NULL is ignored.
+ *
+ * Thread-safe: references held elsewhere, on any thread, stay valid; the caller's must not be used
+ * again.
  */
 void SSL_SESSION_free(SSL_SESSION *ses);
 
@@ -663,6 +844,10 @@ void SSL_SESSION_free(SSL_SESSION *ses);
  * Returns a pointer to the session's id (owned by the session, valid until it changes or the
  * session is freed) and stores its length in `*len` if `len` is non-NULL. NULL `s` returns
  * NULL and stores 0.
+ *
+ * Thread-safe to call, but the bytes are read after the session's lock is released: if another
+ * thread may call `SSL_SESSION_set1_id` on a shared session, copy the id under your own
+ * synchronization.
  */
 const unsigned char *SSL_SESSION_get_id(const SSL_SESSION *s, unsigned int *len);
 
@@ -670,57 +855,83 @@ const unsigned char *SSL_SESSION_get_id(const SSL_SESSION *s, unsigned int *len)
  * Copies `sid_len` bytes as the session id. A cached session is not re-keyed: the cache keeps
  * the id it was added with. Returns 1, or 0 when `s` is NULL, `sid_len` exceeds 32, or `sid`
  * is NULL with a non-zero length.
+ *
+ * Thread-safe: writes under the session's lock (a pointer from `SSL_SESSION_get_id` sees the
+ * new bytes).
  */
 int SSL_SESSION_set1_id(SSL_SESSION *s, const unsigned char *sid, unsigned int sid_len);
 
 /**
  * Returns a pointer to the session-id context (owned by the session) and stores its length in
  * `*len` if `len` is non-NULL. NULL `s` returns NULL and stores 0.
+ *
+ * Thread-safe to call, but the bytes are read after the session's lock is released: if another
+ * thread may call `SSL_SESSION_set1_id_context` on a shared session, copy them under your own
+ * synchronization.
  */
 const unsigned char *SSL_SESSION_get0_id_context(const SSL_SESSION *s, unsigned int *len);
 
 /**
  * Copies `sid_ctx_len` bytes as the session-id context. Returns 1, or 0 when `s` is NULL,
  * `sid_ctx_len` exceeds 32, or `sid_ctx` is NULL with a non-zero length.
+ *
+ * Thread-safe: writes under the session's lock (a pointer from `SSL_SESSION_get0_id_context`
+ * sees the new bytes).
  */
 int SSL_SESSION_set1_id_context(SSL_SESSION *s, const unsigned char *sid_ctx, unsigned int sid_ctx_len);
 
 /**
  * Returns the session's time (seconds since the epoch), or 0 for NULL.
+ *
+ * Thread-safe: reads under the session's lock.
  */
 long SSL_SESSION_get_time(const SSL_SESSION *s);
 
 /**
  * Sets the session's time; a cached session moves to its new place in the expiry order.
  * Returns `t` (OpenSSL returns the argument, not 1), or 0 for NULL.
+ *
+ * Thread-safe: writes under the session's lock; readers see the old or the new value, never a mix.
+ * A cached session is repositioned under the cache's lock.
  */
 long SSL_SESSION_set_time(SSL_SESSION *s, long t);
 
 /**
  * Returns the session's timeout in seconds, or 0 for NULL.
+ *
+ * Thread-safe: reads under the session's lock.
  */
 long SSL_SESSION_get_timeout(const SSL_SESSION *s);
 
 /**
  * Sets the session's timeout in seconds; a cached session moves to its new place in the
  * expiry order. Returns 1, or 0 (nothing changed) for a negative `t` or NULL `s`.
+ *
+ * Thread-safe: writes under the session's lock; readers see the old or the new value, never a mix.
+ * A cached session is repositioned under the cache's lock.
  */
 long SSL_SESSION_set_timeout(SSL_SESSION *s, long t);
 
 /**
  * Returns 1 when the session can be offered for resumption: it has an id and was never
  * removed from or evicted by a cache. 0 otherwise and for NULL.
+ *
+ * Thread-safe: an atomic read.
  */
 int SSL_SESSION_is_resumable(const SSL_SESSION *s);
 
 /**
  * Returns the session's protocol version (0 for a new session and for NULL).
+ *
+ * Thread-safe: reads under the session's lock.
  */
 int SSL_SESSION_get_protocol_version(const SSL_SESSION *s);
 
 /**
  * Sets the protocol version, part of the cache key (a cached session keeps the key it was
  * added with). Returns 1, or 0 for NULL.
+ *
+ * Thread-safe: writes under the session's lock; readers see the old or the new value.
  */
 int SSL_SESSION_set_protocol_version(SSL_SESSION *s, int version);
 
@@ -728,12 +939,16 @@ int SSL_SESSION_set_protocol_version(SSL_SESSION *s, int version);
  * With `outlen == 0`, returns the master key's length. Otherwise copies `min(outlen, length)`
  * bytes to `out` and returns that count. Returns 0 for NULL `s`, or for NULL `out` with a
  * non-zero `outlen`.
+ *
+ * Thread-safe: reads under the session's lock. The copy is made under the lock.
  */
 size_t SSL_SESSION_get_master_key(const SSL_SESSION *s, unsigned char *out, size_t outlen);
 
 /**
  * Copies `len` bytes as the master key. Returns 1, or 0 when `len` exceeds 512 (OpenSSL 3.0's
  * buffer), `s` is NULL, or `in_` is NULL with a non-zero length.
+ *
+ * Thread-safe: writes under the session's lock; readers see the old or the new value.
  */
 int SSL_SESSION_set1_master_key(SSL_SESSION *s, const unsigned char *in_, size_t len);
 

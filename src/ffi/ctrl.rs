@@ -52,6 +52,12 @@ impl Ctrl {
 ///   45: the mode.
 ///
 /// `parg` is unused. Returns 0 for a NULL `ctx` and for every other command.
+///
+/// Differs from OpenSSL 3.0: the commands outside the session cache (options, protocol
+/// versions, ...) are not implemented; they return 0 and change nothing.
+///
+/// Thread-safe: counter and size/mode reads are lock-free; a set takes effect for handshakes that
+/// start after it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_ctrl(ctx: *mut SSL_CTX, cmd: c_int, larg: c_long, parg: *mut c_void) -> c_long {
     let _ = parg;
@@ -76,6 +82,8 @@ pub unsafe extern "C" fn SSL_CTX_ctrl(ctx: *mut SSL_CTX, cmd: c_int, larg: c_lon
 
 /// Sets the cache mode (`SSL_SESS_CACHE_*` bits) and returns the previous one (command 44).
 /// Returns 0 when `ctx` is NULL.
+///
+/// Thread-safe; handshakes already under way on other threads may still use the previous value.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_set_session_cache_mode(ctx: *mut SSL_CTX, mode: c_long) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -85,6 +93,9 @@ pub unsafe extern "C" fn SSL_CTX_set_session_cache_mode(ctx: *mut SSL_CTX, mode:
 /// Sets the cache size (0 = unlimited; a full cache of size N ≥ 2 holds N − 1 sessions, as in
 /// OpenSSL 3.0) and returns the previous size; a negative size returns 0 and changes nothing
 /// (command 42). Returns 0 when `ctx` is NULL.
+///
+/// Thread-safe; handshakes already under way on other threads may still use the previous value. A
+/// smaller size evicts at the next `SSL_CTX_add_session`, as in OpenSSL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_set_cache_size(ctx: *mut SSL_CTX, size: c_long) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -93,6 +104,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_cache_size(ctx: *mut SSL_CTX, size: c_
 
 /// The cache mode (command 45). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_get_session_cache_mode(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -101,6 +114,8 @@ pub unsafe extern "C" fn SSL_CTX_get_session_cache_mode(ctx: *mut SSL_CTX) -> c_
 
 /// The cache size (command 43). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_get_cache_size(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -109,6 +124,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_cache_size(ctx: *mut SSL_CTX) -> c_lon
 
 /// The number of cached sessions (command 20). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_number(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -117,6 +134,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_number(ctx: *mut SSL_CTX) -> c_long {
 
 /// Client handshakes started (command 21). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_connect(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -125,6 +144,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_connect(ctx: *mut SSL_CTX) -> c_long {
 
 /// Client handshakes completed (command 22). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_connect_good(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -133,6 +154,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_connect_good(ctx: *mut SSL_CTX) -> c_long 
 
 /// Client renegotiations started (command 23). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_connect_renegotiate(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -141,6 +164,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_connect_renegotiate(ctx: *mut SSL_CTX) -> 
 
 /// Server handshakes started (command 24). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_accept(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -149,6 +174,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_accept(ctx: *mut SSL_CTX) -> c_long {
 
 /// Server handshakes completed (command 25). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_accept_good(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -157,6 +184,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_accept_good(ctx: *mut SSL_CTX) -> c_long {
 
 /// Server renegotiations started (command 26). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_accept_renegotiate(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -165,6 +194,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_accept_renegotiate(ctx: *mut SSL_CTX) -> c
 
 /// Resumed sessions (command 27). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_hits(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -173,6 +204,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_hits(ctx: *mut SSL_CTX) -> c_long {
 
 /// Sessions supplied by the get callback (command 28). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_cb_hits(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -181,6 +214,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_cb_hits(ctx: *mut SSL_CTX) -> c_long {
 
 /// Internal lookups that found nothing (command 29). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_misses(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -189,6 +224,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_misses(ctx: *mut SSL_CTX) -> c_long {
 
 /// Resumption candidates found expired (command 30). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_timeouts(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.
@@ -197,6 +234,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_timeouts(ctx: *mut SSL_CTX) -> c_long {
 
 /// Sessions evicted because the cache was full (command 31). Returns 0 when `ctx` is NULL.
 /// (A macro over `SSL_CTX_ctrl` in OpenSSL's header.)
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_cache_full(ctx: *mut SSL_CTX) -> c_long {
     // SAFETY: forwarded with the caller's guarantees.

@@ -12,7 +12,9 @@ use super::handle::{self, guard};
 use super::ssl::SSL;
 
 /// The library version, "MAJOR.MINOR.PATCH" (a static string; never NULL). Equals
-/// `SESSCACHE_VERSION` of the header it was built with.
+/// `SESSCACHE_VERSION` of the header it was built with. sesscache only.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn sesscache_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
@@ -20,7 +22,9 @@ pub extern "C" fn sesscache_version() -> *const c_char {
 
 /// The number of `SSL_SESSION` objects of this library alive in the process (created and not
 /// yet freed by their last reference): 0 after a program has released everything. For leak
-/// checks in tests and applications.
+/// checks in tests and applications. Never fails. sesscache only.
+///
+/// Thread-safe: a relaxed atomic sum, exact once other threads are quiet.
 #[unsafe(no_mangle)]
 pub extern "C" fn sesscache_live_sessions() -> std::os::raw::c_long {
     guard(0, || std::os::raw::c_long::from(crate::core::session::LIVE_SESSIONS.get()))
@@ -30,6 +34,10 @@ pub extern "C" fn sesscache_live_sessions() -> std::os::raw::c_long {
 /// role) on its context — or `*_renegotiate` when a handshake already completed on `ssl` —,
 /// negotiates TLS 1.2 (`SSL_version` becomes 0x0303) and clears `SSL_session_reused`.
 /// Returns 1, or 0 for NULL.
+///
+/// Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+/// safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+/// sesscache only: OpenSSL does this inside `SSL_do_handshake`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sesscache_handshake_start(ssl: *mut SSL) -> c_int {
     guard(0, || {
@@ -51,6 +59,10 @@ pub unsafe extern "C" fn sesscache_handshake_start(ssl: *mut SSL) -> c_int {
 /// handshake must follow (`sesscache_server_new_session`), -1 when the handshake fails
 /// (`SSL_VERIFY_PEER` without a session-id context, an id longer than 32 bytes, NULL `ssl`, or
 /// NULL `id` with a non-zero length).
+///
+/// Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+/// safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+/// sesscache only: OpenSSL does this inside `SSL_do_handshake`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sesscache_server_lookup(ssl: *mut SSL, id: *const c_uchar, id_len: c_uint) -> c_int {
     guard(-1, || {
@@ -72,6 +84,10 @@ pub unsafe extern "C" fn sesscache_server_lookup(ssl: *mut SSL, id: *const c_uch
 /// SSL's session-id context, TLS 1.2, a random 48-byte master key. It becomes
 /// `SSL_get_session(ssl)`. Returns 1, or 0 when the id could not be made (the handshake fails)
 /// or `ssl` is NULL.
+///
+/// Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+/// safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+/// sesscache only: OpenSSL does this inside `SSL_do_handshake`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sesscache_server_new_session(ssl: *mut SSL) -> c_int {
     guard(0, || {
@@ -85,6 +101,10 @@ pub unsafe extern "C" fn sesscache_server_new_session(ssl: *mut SSL) -> c_int {
 /// `sess_connect_good`): stores the session per the cache mode, calls the new-session callback
 /// (with its reference rule), and flushes expired sessions during every 256th completed
 /// handshake unless `SSL_SESS_CACHE_NO_AUTO_CLEAR`. Returns 1, or 0 for NULL.
+///
+/// Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+/// safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+/// sesscache only: OpenSSL does this inside `SSL_do_handshake`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sesscache_handshake_done(ssl: *mut SSL) -> c_int {
     guard(0, || {
@@ -104,6 +124,10 @@ pub unsafe extern "C" fn sesscache_handshake_done(ssl: *mut SSL) -> c_int {
 ///
 /// Returns 1 when the handshake completed (see `SSL_session_reused`), 0 when it failed or an
 /// argument is NULL or both are the same `SSL`.
+///
+/// Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
+/// safely). Drive each `SSL`'s handshake from one thread at a time, as with OpenSSL.
+/// sesscache only: OpenSSL does this inside `SSL_do_handshake`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sesscache_handshake(client: *mut SSL, server: *mut SSL) -> c_int {
     guard(0, || {

@@ -13,12 +13,16 @@ static TLS_CLIENT: SSL_METHOD = SSL_METHOD { server_role: false };
 /// OpenSSL, until `SSL_set_connect_state`.
 ///
 /// Returns a static object: never NULL, never freed.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn TLS_method() -> *const SSL_METHOD {
     &TLS_ANY
 }
 
 /// The server TLS method. Returns a static object: never NULL, never freed.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn TLS_server_method() -> *const SSL_METHOD {
     &TLS_SERVER
@@ -26,6 +30,8 @@ pub extern "C" fn TLS_server_method() -> *const SSL_METHOD {
 
 /// The client TLS method: its `SSL`s start in the client role. Returns a static object:
 /// never NULL, never freed.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn TLS_client_method() -> *const SSL_METHOD {
     &TLS_CLIENT

@@ -34,8 +34,14 @@ impl SSL {
 /// the context's session-id context and generate-session-id callback, starts in the method's
 /// role, and reports version 0x0304 (`TLS1_3_VERSION`) until a handshake starts.
 ///
+<<<<<<< HEAD
 /// Returns NULL when `ctx` is NULL or is being freed (called from a remove callback during the
 /// final `SSL_CTX_free`). Free with `SSL_free`.
+=======
+/// Returns NULL when `ctx` is NULL. Free with `SSL_free`.
+///
+/// Thread-safe.
+>>>>>>> ecosystem
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
     guard(std::ptr::null_mut(), || {
@@ -54,9 +60,12 @@ pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
 /// Drops one reference; the last one releases the connection's session and its context
 /// reference. NULL is ignored.
 ///
-/// The driver treats every connection as cleanly shut down, so freeing one never removes its
-/// session from the cache (OpenSSL removes the session of a connection freed without
-/// `SSL_shutdown`; sesscache has no TLS and no shutdown).
+/// Differs from OpenSSL 3.0: freeing a connection never removes its session from the cache.
+/// OpenSSL removes the session of a connection freed without `SSL_shutdown`; sesscache has no
+/// TLS and no shutdown, so it treats every connection as cleanly shut down.
+///
+/// Thread-safe: references held elsewhere, on any thread, stay valid; the caller's must not be used
+/// again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_free(ssl: *mut SSL) {
     guard((), || {
@@ -68,6 +77,8 @@ pub unsafe extern "C" fn SSL_free(ssl: *mut SSL) {
 }
 
 /// Takes another reference on `ssl`. Returns 1, or 0 when `ssl` is NULL.
+///
+/// Thread-safe (an atomic reference count).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_up_ref(ssl: *mut SSL) -> c_int {
     guard(0, || {
@@ -81,6 +92,8 @@ pub unsafe extern "C" fn SSL_up_ref(ssl: *mut SSL) -> c_int {
 }
 
 /// Returns the connection's context (borrowed: no reference is taken), or NULL for NULL.
+///
+/// Thread-safe; the context stays valid while `ssl` lives (`ssl` holds a reference on it).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_get_SSL_CTX(ssl: *const SSL) -> *mut SSL_CTX {
     guard(std::ptr::null_mut(), || {
@@ -91,6 +104,9 @@ pub unsafe extern "C" fn SSL_get_SSL_CTX(ssl: *const SSL) -> *mut SSL_CTX {
 
 /// Returns the protocol version: 0x0304 before any handshake, 0x0303 once the `sesscache_`
 /// driver started one (it negotiates TLS 1.2). 0 for NULL.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_version(ssl: *const SSL) -> c_int {
     guard(0, || {
@@ -101,6 +117,9 @@ pub unsafe extern "C" fn SSL_version(ssl: *const SSL) -> c_int {
 
 /// Sets the connection's session-id context (copied). Returns 1, or 0 when `ssl` is NULL,
 /// `sid_ctx_len` exceeds 32, or `sid_ctx` is NULL with a non-zero length.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_set_session_id_context(
     ssl: *mut SSL,
@@ -122,6 +141,9 @@ pub unsafe extern "C" fn SSL_set_session_id_context(
 /// Sets the session to offer (client) or use; the connection takes its own reference on
 /// `session` and drops the one it held. NULL `session` clears it. Returns 1, or 0 when `ssl`
 /// is NULL.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_set_session(ssl: *mut SSL, session: *mut SSL_SESSION) -> c_int {
     guard(0, || {
@@ -136,6 +158,9 @@ pub unsafe extern "C" fn SSL_set_session(ssl: *mut SSL, session: *mut SSL_SESSIO
 
 /// Returns the connection's session without taking a reference (valid while the connection
 /// keeps it), or NULL when there is none or `ssl` is NULL. `SSL_get0_session` in OpenSSL.
+///
+/// Thread-safe, but the session is borrowed: if another thread calls `SSL_set_session` or
+/// `SSL_free` on `ssl`, it may be freed. Use `SSL_get1_session` to keep it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_get_session(ssl: *const SSL) -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || {
@@ -148,6 +173,9 @@ pub unsafe extern "C" fn SSL_get_session(ssl: *const SSL) -> *mut SSL_SESSION {
 
 /// Returns the connection's session with a new reference for the caller (free it with
 /// `SSL_SESSION_free`), or NULL when there is none or `ssl` is NULL.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_get1_session(ssl: *mut SSL) -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || {
@@ -159,6 +187,9 @@ pub unsafe extern "C" fn SSL_get1_session(ssl: *mut SSL) -> *mut SSL_SESSION {
 }
 
 /// Returns 1 when the last handshake resumed a session, else 0 (also for NULL).
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_session_reused(ssl: *const SSL) -> c_int {
     guard(0, || {
@@ -171,6 +202,8 @@ pub unsafe extern "C" fn SSL_session_reused(ssl: *const SSL) -> c_int {
 /// and the connection's current version (`SSL_version`), else 0. Returns 0 when `id_len`
 /// exceeds 32, or for NULL `ssl` (or NULL `id` with a non-zero length). The external cache is
 /// not consulted.
+///
+/// Thread-safe: a read-locked lookup in one shard of the cache.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_has_matching_session_id(ssl: *const SSL, id: *const c_uchar, id_len: c_uint) -> c_int {
     guard(0, || {
@@ -186,6 +219,9 @@ pub unsafe extern "C" fn SSL_has_matching_session_id(ssl: *const SSL, id: *const
 }
 
 /// Puts the connection in the server role. NULL is ignored.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_set_accept_state(ssl: *mut SSL) {
     guard((), || {
@@ -197,6 +233,9 @@ pub unsafe extern "C" fn SSL_set_accept_state(ssl: *mut SSL) {
 }
 
 /// Puts the connection in the client role. NULL is ignored.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_set_connect_state(ssl: *mut SSL) {
     guard((), || {
@@ -208,6 +247,9 @@ pub unsafe extern "C" fn SSL_set_connect_state(ssl: *mut SSL) {
 }
 
 /// Returns 1 for a connection in the server role, 0 for a client (and for NULL).
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_is_server(ssl: *const SSL) -> c_int {
     guard(0, || {
@@ -217,9 +259,14 @@ pub unsafe extern "C" fn SSL_is_server(ssl: *const SSL) -> c_int {
 }
 
 /// Sets the verify mode (`SSL_VERIFY_NONE`, `SSL_VERIFY_PEER`, ...). Only the mode matters to
-/// the cache (a server with `SSL_VERIFY_PEER` and no session-id context fails resumption);
-/// `callback` is accepted and ignored: sesscache verifies no certificates. NULL `ssl` is
-/// ignored.
+/// the cache (a server with `SSL_VERIFY_PEER` and no session-id context fails resumption).
+/// NULL `ssl` is ignored.
+///
+/// Differs from OpenSSL 3.0: `callback` is accepted and never called (the function pointer is
+/// not stored): sesscache verifies no certificates.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_set_verify(ssl: *mut SSL, mode: c_int, callback: SSL_verify_cb) {
     let _ = callback;
@@ -232,6 +279,9 @@ pub unsafe extern "C" fn SSL_set_verify(ssl: *mut SSL, mode: c_int, callback: SS
 }
 
 /// Returns the verify mode, or 0 for NULL.
+///
+/// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
+/// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_get_verify_mode(ssl: *const SSL) -> c_int {
     guard(0, || {

@@ -40,6 +40,8 @@ pub(crate) fn finalize(ctx: &SSL_CTX, ptr: *mut SSL_CTX) {
 /// 20480, timeout 7200 s, no callbacks.
 ///
 /// Returns NULL when `meth` is NULL. Free with `SSL_CTX_free`.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
     guard(std::ptr::null_mut(), || {
@@ -56,6 +58,8 @@ pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
 
 /// Takes another reference on `ctx`. Returns 1, or 0 when `ctx` is NULL or is being freed
 /// (called from a remove callback during the final `SSL_CTX_free`).
+///
+/// Thread-safe (an atomic reference count).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_up_ref(ctx: *mut SSL_CTX) -> c_int {
     guard(0, || {
@@ -67,6 +71,8 @@ pub unsafe extern "C" fn SSL_CTX_up_ref(ctx: *mut SSL_CTX) -> c_int {
 
 /// Drops one reference. The last one flushes the cache (`remove_cb` runs for every cached
 /// session, earliest expiry first) and frees the context. NULL is ignored.
+///
+/// Thread-safe: other threads may go on using the context through their own references.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_free(ctx: *mut SSL_CTX) {
     guard((), || {
@@ -78,6 +84,8 @@ pub unsafe extern "C" fn SSL_CTX_free(ctx: *mut SSL_CTX) {
 /// Sets the timeout given to new sessions, in seconds (not validated; 0 means the method
 /// default of 7200). Sessions already made keep theirs. Returns the previous value, or 0 when
 /// `ctx` is NULL.
+///
+/// Thread-safe; handshakes already under way on other threads may still use the previous value.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_set_timeout(ctx: *mut SSL_CTX, t: c_long) -> c_long {
     guard(0, || {
@@ -87,6 +95,8 @@ pub unsafe extern "C" fn SSL_CTX_set_timeout(ctx: *mut SSL_CTX, t: c_long) -> c_
 }
 
 /// Returns the context's session timeout in seconds, or 0 when `ctx` is NULL.
+///
+/// Thread-safe: a lock-free read (handshakes on other threads may change the value right after).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_get_timeout(ctx: *const SSL_CTX) -> c_long {
     guard(0, || {
@@ -98,6 +108,8 @@ pub unsafe extern "C" fn SSL_CTX_get_timeout(ctx: *const SSL_CTX) -> c_long {
 /// Sets the session-id context copied into each new `SSL`. Copies `sid_ctx_len` bytes.
 /// Returns 1, or 0 when `ctx` is NULL, `sid_ctx_len` exceeds 32 (`SSL_MAX_SID_CTX_LENGTH`) or
 /// `sid_ctx` is NULL with a non-zero length.
+///
+/// Thread-safe; `SSL`s created before the call keep the context they copied.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_set_session_id_context(
     ctx: *mut SSL_CTX,
@@ -126,6 +138,9 @@ pub unsafe extern "C" fn SSL_CTX_set_session_id_context(
 ///
 /// Differs from OpenSSL 3.0: `remove_cb` runs after the cache lock is released, so it may call
 /// any function; and a cached session with an empty id never stops eviction.
+///
+/// Thread-safe: the cache is locked internally (per shard); `remove_cb` runs on the calling thread
+/// once the lock is released.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_add_session(ctx: *mut SSL_CTX, session: *mut SSL_SESSION) -> c_int {
     guard(0, || {
@@ -144,6 +159,9 @@ pub unsafe extern "C" fn SSL_CTX_add_session(ctx: *mut SSL_CTX, session: *mut SS
 /// A session with an empty id is left alone, without a callback.
 ///
 /// Returns 1 when an entry was removed, else 0 (also for NULL arguments).
+///
+/// Thread-safe: the cache is locked internally (per shard); `remove_cb` runs on the calling thread
+/// once the lock is released.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_remove_session(ctx: *mut SSL_CTX, session: *mut SSL_SESSION) -> c_int {
     guard(0, || {
@@ -161,6 +179,9 @@ pub unsafe extern "C" fn SSL_CTX_remove_session(ctx: *mut SSL_CTX, session: *mut
 /// NULL is ignored.
 ///
 /// Differs from OpenSSL 3.0: `remove_cb` runs after the cache lock is released.
+///
+/// Thread-safe: the cache is locked internally (per shard); `remove_cb` runs on the calling thread
+/// once the lock is released.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_flush_sessions(ctx: *mut SSL_CTX, tm: c_long) {
     guard((), || {
@@ -173,6 +194,8 @@ pub unsafe extern "C" fn SSL_CTX_flush_sessions(ctx: *mut SSL_CTX, tm: c_long) {
 
 /// Sets the callback that makes server session ids; `SSL_new` copies it into each new `SSL`.
 /// NULL restores the default (32 random bytes). Returns 1, or 0 when `ctx` is NULL.
+///
+/// Thread-safe; `SSL`s created before the call keep the callback they copied.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_set_generate_session_id(ctx: *mut SSL_CTX, cb: GEN_SESSION_CB) -> c_int {
     guard(0, || {
@@ -188,6 +211,10 @@ pub unsafe extern "C" fn SSL_CTX_set_generate_session_id(ctx: *mut SSL_CTX, cb: 
 /// handshake that makes a cacheable session, with no lock held. The session is passed with a
 /// reference for the callback: return 1 to keep it (and `SSL_SESSION_free` it later), 0 to
 /// let the library drop it. NULL `ctx` is ignored.
+///
+/// Thread-safe; a handshake already under way may still call the previous callback. The callback
+/// runs on whichever thread drives a handshake of this context, possibly on several threads at
+/// once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_set_new_cb(ctx: *mut SSL_CTX, new_session_cb: NewSessionCb) {
     guard((), || {
@@ -199,6 +226,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_new_cb(ctx: *mut SSL_CTX, new_session_
 }
 
 /// Returns the new-session callback, or NULL when none is set or `ctx` is NULL.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_get_new_cb(ctx: *mut SSL_CTX) -> NewSessionCb {
     guard(None, || {
@@ -213,6 +242,10 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_new_cb(ctx: *mut SSL_CTX) -> NewSessio
 /// function of this library. NULL `ctx` is ignored.
 ///
 /// Differs from OpenSSL 3.0, which holds the cache's write lock during eviction and flush.
+///
+/// Thread-safe; a handshake already under way may still call the previous callback. The callback
+/// runs on whichever thread drives a handshake of this context, possibly on several threads at
+/// once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_set_remove_cb(ctx: *mut SSL_CTX, remove_session_cb: RemoveSessionCb) {
     guard((), || {
@@ -224,6 +257,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_remove_cb(ctx: *mut SSL_CTX, remove_se
 }
 
 /// Returns the remove-session callback, or NULL when none is set or `ctx` is NULL.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_get_remove_cb(ctx: *mut SSL_CTX) -> RemoveSessionCb {
     guard(None, || {
@@ -237,6 +272,10 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_remove_cb(ctx: *mut SSL_CTX) -> Remove
 /// (`SSL_SESS_CACHE_NO_INTERNAL_LOOKUP`), with `*copy` preset to 1. Return NULL for a miss.
 /// Leave `*copy` at 1 to lend the session (the library takes its own reference), or set it to
 /// 0 to hand over one reference you hold. NULL `ctx` is ignored.
+///
+/// Thread-safe; a handshake already under way may still call the previous callback. The callback
+/// runs on whichever thread drives a handshake of this context, possibly on several threads at
+/// once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_set_get_cb(ctx: *mut SSL_CTX, get_session_cb: GetSessionCb) {
     guard((), || {
@@ -248,6 +287,8 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_get_cb(ctx: *mut SSL_CTX, get_session_
 }
 
 /// Returns the get-session callback, or NULL when none is set or `ctx` is NULL.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_get_get_cb(ctx: *mut SSL_CTX) -> GetSessionCb {
     guard(None, || {

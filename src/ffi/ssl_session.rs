@@ -14,12 +14,16 @@ pub type SSL_SESSION = Session;
 
 /// Creates a session with one reference: version 0, empty id, time now, timeout 304 s. It is
 /// not resumable until it has an id. Free with `SSL_SESSION_free`. Never NULL.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn SSL_SESSION_new() -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || handle::session_into_raw(Arc::new(Session::new(time::now()))))
 }
 
 /// Takes another reference. Returns 1, or 0 when `ses` is NULL.
+///
+/// Thread-safe (an atomic reference count).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_up_ref(ses: *mut SSL_SESSION) -> c_int {
     guard(0, || {
@@ -32,6 +36,9 @@ pub unsafe extern "C" fn SSL_SESSION_up_ref(ses: *mut SSL_SESSION) -> c_int {
 
 /// Drops one reference; the last one frees the session and wipes its master key.
 /// NULL is ignored.
+///
+/// Thread-safe: references held elsewhere, on any thread, stay valid; the caller's must not be used
+/// again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_free(ses: *mut SSL_SESSION) {
     guard((), || {
@@ -43,6 +50,10 @@ pub unsafe extern "C" fn SSL_SESSION_free(ses: *mut SSL_SESSION) {
 /// Returns a pointer to the session's id (owned by the session, valid until it changes or the
 /// session is freed) and stores its length in `*len` if `len` is non-NULL. NULL `s` returns
 /// NULL and stores 0.
+///
+/// Thread-safe to call, but the bytes are read after the session's lock is released: if another
+/// thread may call `SSL_SESSION_set1_id` on a shared session, copy the id under your own
+/// synchronization.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get_id(s: *const SSL_SESSION, len: *mut c_uint) -> *const c_uchar {
     guard(std::ptr::null(), || {
@@ -62,6 +73,9 @@ pub unsafe extern "C" fn SSL_SESSION_get_id(s: *const SSL_SESSION, len: *mut c_u
 /// Copies `sid_len` bytes as the session id. A cached session is not re-keyed: the cache keeps
 /// the id it was added with. Returns 1, or 0 when `s` is NULL, `sid_len` exceeds 32, or `sid`
 /// is NULL with a non-zero length.
+///
+/// Thread-safe: writes under the session's lock (a pointer from `SSL_SESSION_get_id` sees the
+/// new bytes).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set1_id(s: *mut SSL_SESSION, sid: *const c_uchar, sid_len: c_uint) -> c_int {
     guard(0, || {
@@ -79,6 +93,10 @@ pub unsafe extern "C" fn SSL_SESSION_set1_id(s: *mut SSL_SESSION, sid: *const c_
 
 /// Returns a pointer to the session-id context (owned by the session) and stores its length in
 /// `*len` if `len` is non-NULL. NULL `s` returns NULL and stores 0.
+///
+/// Thread-safe to call, but the bytes are read after the session's lock is released: if another
+/// thread may call `SSL_SESSION_set1_id_context` on a shared session, copy them under your own
+/// synchronization.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get0_id_context(s: *const SSL_SESSION, len: *mut c_uint) -> *const c_uchar {
     guard(std::ptr::null(), || {
@@ -97,6 +115,9 @@ pub unsafe extern "C" fn SSL_SESSION_get0_id_context(s: *const SSL_SESSION, len:
 
 /// Copies `sid_ctx_len` bytes as the session-id context. Returns 1, or 0 when `s` is NULL,
 /// `sid_ctx_len` exceeds 32, or `sid_ctx` is NULL with a non-zero length.
+///
+/// Thread-safe: writes under the session's lock (a pointer from `SSL_SESSION_get0_id_context`
+/// sees the new bytes).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set1_id_context(
     s: *mut SSL_SESSION,
@@ -117,6 +138,8 @@ pub unsafe extern "C" fn SSL_SESSION_set1_id_context(
 }
 
 /// Returns the session's time (seconds since the epoch), or 0 for NULL.
+///
+/// Thread-safe: reads under the session's lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get_time(s: *const SSL_SESSION) -> c_long {
     guard(0, || {
@@ -127,6 +150,9 @@ pub unsafe extern "C" fn SSL_SESSION_get_time(s: *const SSL_SESSION) -> c_long {
 
 /// Sets the session's time; a cached session moves to its new place in the expiry order.
 /// Returns `t` (OpenSSL returns the argument, not 1), or 0 for NULL.
+///
+/// Thread-safe: writes under the session's lock; readers see the old or the new value, never a mix.
+/// A cached session is repositioned under the cache's lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set_time(s: *mut SSL_SESSION, t: c_long) -> c_long {
     guard(0, || {
@@ -138,6 +164,8 @@ pub unsafe extern "C" fn SSL_SESSION_set_time(s: *mut SSL_SESSION, t: c_long) ->
 }
 
 /// Returns the session's timeout in seconds, or 0 for NULL.
+///
+/// Thread-safe: reads under the session's lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get_timeout(s: *const SSL_SESSION) -> c_long {
     guard(0, || {
@@ -148,6 +176,9 @@ pub unsafe extern "C" fn SSL_SESSION_get_timeout(s: *const SSL_SESSION) -> c_lon
 
 /// Sets the session's timeout in seconds; a cached session moves to its new place in the
 /// expiry order. Returns 1, or 0 (nothing changed) for a negative `t` or NULL `s`.
+///
+/// Thread-safe: writes under the session's lock; readers see the old or the new value, never a mix.
+/// A cached session is repositioned under the cache's lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set_timeout(s: *mut SSL_SESSION, t: c_long) -> c_long {
     guard(0, || {
@@ -163,6 +194,8 @@ pub unsafe extern "C" fn SSL_SESSION_set_timeout(s: *mut SSL_SESSION, t: c_long)
 
 /// Returns 1 when the session can be offered for resumption: it has an id and was never
 /// removed from or evicted by a cache. 0 otherwise and for NULL.
+///
+/// Thread-safe: an atomic read.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_is_resumable(s: *const SSL_SESSION) -> c_int {
     guard(0, || {
@@ -172,6 +205,8 @@ pub unsafe extern "C" fn SSL_SESSION_is_resumable(s: *const SSL_SESSION) -> c_in
 }
 
 /// Returns the session's protocol version (0 for a new session and for NULL).
+///
+/// Thread-safe: reads under the session's lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get_protocol_version(s: *const SSL_SESSION) -> c_int {
     guard(0, || {
@@ -182,6 +217,8 @@ pub unsafe extern "C" fn SSL_SESSION_get_protocol_version(s: *const SSL_SESSION)
 
 /// Sets the protocol version, part of the cache key (a cached session keeps the key it was
 /// added with). Returns 1, or 0 for NULL.
+///
+/// Thread-safe: writes under the session's lock; readers see the old or the new value.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set_protocol_version(s: *mut SSL_SESSION, version: c_int) -> c_int {
     guard(0, || {
@@ -195,6 +232,8 @@ pub unsafe extern "C" fn SSL_SESSION_set_protocol_version(s: *mut SSL_SESSION, v
 /// With `outlen == 0`, returns the master key's length. Otherwise copies `min(outlen, length)`
 /// bytes to `out` and returns that count. Returns 0 for NULL `s`, or for NULL `out` with a
 /// non-zero `outlen`.
+///
+/// Thread-safe: reads under the session's lock. The copy is made under the lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get_master_key(s: *const SSL_SESSION, out: *mut c_uchar, outlen: usize) -> usize {
     guard(0, || {
@@ -218,6 +257,8 @@ pub unsafe extern "C" fn SSL_SESSION_get_master_key(s: *const SSL_SESSION, out: 
 
 /// Copies `len` bytes as the master key. Returns 1, or 0 when `len` exceeds 512 (OpenSSL 3.0's
 /// buffer), `s` is NULL, or `in_` is NULL with a non-zero length.
+///
+/// Thread-safe: writes under the session's lock; readers see the old or the new value.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set1_master_key(s: *mut SSL_SESSION, in_: *const c_uchar, len: usize) -> c_int {
     guard(0, || {
