@@ -504,14 +504,10 @@ const SSL_METHOD *TLS_client_method(void);
  * the context's session-id context and generate-session-id callback, starts in the method's
  * role, and reports version 0x0304 (`TLS1_3_VERSION`) until a handshake starts.
  *
-<<<<<<< HEAD
  * Returns NULL when `ctx` is NULL or is being freed (called from a remove callback during the
  * final `SSL_CTX_free`). Free with `SSL_free`.
-=======
- * Returns NULL when `ctx` is NULL. Free with `SSL_free`.
  *
  * Thread-safe.
->>>>>>> ecosystem
  */
 SSL *SSL_new(SSL_CTX *ctx);
 
@@ -662,14 +658,10 @@ int SSL_get_verify_mode(const SSL *ssl);
 SSL_CTX *SSL_CTX_new(const SSL_METHOD *meth);
 
 /**
-<<<<<<< HEAD
  * Takes another reference on `ctx`. Returns 1, or 0 when `ctx` is NULL or is being freed
  * (called from a remove callback during the final `SSL_CTX_free`).
-=======
- * Takes another reference on `ctx`. Returns 1, or 0 when `ctx` is NULL.
  *
  * Thread-safe (an atomic reference count).
->>>>>>> ecosystem
  */
 int SSL_CTX_up_ref(SSL_CTX *ctx);
 

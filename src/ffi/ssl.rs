@@ -34,14 +34,10 @@ impl SSL {
 /// the context's session-id context and generate-session-id callback, starts in the method's
 /// role, and reports version 0x0304 (`TLS1_3_VERSION`) until a handshake starts.
 ///
-<<<<<<< HEAD
 /// Returns NULL when `ctx` is NULL or is being freed (called from a remove callback during the
 /// final `SSL_CTX_free`). Free with `SSL_free`.
-=======
-/// Returns NULL when `ctx` is NULL. Free with `SSL_free`.
 ///
 /// Thread-safe.
->>>>>>> ecosystem
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
     guard(std::ptr::null_mut(), || {
