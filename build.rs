@@ -7,7 +7,6 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rerun-if-changed=sesscache.map");
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_default();
     let minor = env::var("CARGO_PKG_VERSION_MINOR").unwrap_or_default();
@@ -18,7 +17,6 @@ fn main() {
     let soname = if major == "0" { format!("libsesscache.so.0.{minor}") } else { format!("libsesscache.so.{major}") };
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
-        println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", root.join("sesscache.map").display());
     }
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is valid");
     let version = env::var("CARGO_PKG_VERSION").unwrap_or_default();
