@@ -3,7 +3,7 @@
 #   make bench                         build both binaries, run both, print the table,
 #                                      write target/bench/results.csv and throughput.svg
 #   make bench BENCH_ARGS="--sessions 200000 --threads 1,2 --seconds 2"
-#   make bench BENCH_RUNS=1            one run per library instead of two (alternating)
+#   make bench BENCH_RUNS=1            one run per library instead of three (median kept)
 #   make bench-openssl                 run only the OpenSSL build (no library needed)
 #   make bench-build                   build both binaries only
 #
@@ -17,7 +17,7 @@ BENCH_LIBDIR := target/release
 BENCH_CC     ?= cc
 BENCH_CFLAGS ?= -O2 -Wall -Wextra -Werror -pthread
 BENCH_ARGS   ?=
-BENCH_RUNS   ?= 2
+BENCH_RUNS   ?= 3
 BENCH_PY     ?= python3
 
 .PHONY: bench bench-build bench-openssl bench-clean
