@@ -5,7 +5,6 @@
 use std::os::raw::{c_char, c_int, c_uchar, c_uint};
 
 use crate::core::handshake::{self, End, Lookup};
-use crate::core::time;
 
 use super::callbacks::Hooks;
 use super::handle::{self, guard};
@@ -70,7 +69,7 @@ pub unsafe extern "C" fn sesscache_server_lookup(ssl: *mut SSL, id: *const c_uch
         let (Some(s), Some(id)) = (unsafe { handle::ssl(ssl) }, unsafe { handle::bytes(id, id_len as usize) }) else {
             return -1;
         };
-        match handshake::server_lookup(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, id, time::now()) {
+        match handshake::server_lookup(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, id, handle::now()) {
             Lookup::Resumed => 1,
             Lookup::NotFound => 0,
             Lookup::Fatal => -1,
@@ -93,7 +92,7 @@ pub unsafe extern "C" fn sesscache_server_new_session(ssl: *mut SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
         let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
-        c_int::from(handshake::server_new_session(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, time::now()))
+        c_int::from(handshake::server_new_session(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, handle::now()))
     })
 }
 
@@ -110,7 +109,7 @@ pub unsafe extern "C" fn sesscache_handshake_done(ssl: *mut SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
         let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
-        handshake::finish(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, time::now());
+        handshake::finish(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, handle::now());
         1
     })
 }
@@ -141,6 +140,6 @@ pub unsafe extern "C" fn sesscache_handshake(client: *mut SSL, server: *mut SSL)
         let (hc, hs) = (Hooks::for_ssl(c, client), Hooks::for_ssl(s, server));
         let client_end = End { ctx: &c.ctx().core, hooks: &hc, conn: &c.conn };
         let server_end = End { ctx: &s.ctx().core, hooks: &hs, conn: &s.conn };
-        c_int::from(handshake::handshake(&client_end, &server_end, time::now()))
+        c_int::from(handshake::handshake(&client_end, &server_end, handle::now()))
     })
 }

@@ -60,6 +60,13 @@ pub unsafe fn write_out<T>(out: *mut T, v: T) {
     }
 }
 
+/// The current time in seconds, exactly as OpenSSL reads it: `time(NULL)` (glibc answers it
+/// from the vDSO's coarse clock, without a system call).
+pub fn now() -> i64 {
+    // SAFETY: `time` accepts NULL and only returns the time.
+    i64::from(unsafe { libc::time(std::ptr::null_mut()) })
+}
+
 /// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back to a mix of
 /// clocks and addresses only if the kernel refuses.
 pub fn fill_random(buf: &mut [u8]) {
@@ -69,7 +76,7 @@ pub fn fill_random(buf: &mut [u8]) {
         // SAFETY: `rest` is a valid writable buffer of `rest.len()` bytes.
         let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
         if n <= 0 {
-            let mut x = crate::core::time::now() as u64 ^ (rest.as_ptr() as u64).rotate_left(32);
+            let mut x = now() as u64 ^ (rest.as_ptr() as u64).rotate_left(32);
             for b in rest.iter_mut() {
                 x ^= x << 13;
                 x ^= x >> 7;

@@ -7,7 +7,6 @@ use crate::core::context::SessionCtx;
 use crate::core::key::Bytes32;
 use crate::core::mode::CacheMode;
 use crate::core::session::SessionRef;
-use crate::core::time;
 
 use super::callbacks::{CallbackSlots, GetSessionCb, Hooks, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB};
 use super::handle::{self, guard};
@@ -149,7 +148,7 @@ pub unsafe extern "C" fn SSL_CTX_add_session(ctx: *mut SSL_CTX, session: *mut SS
             return 0;
         };
         // The time is only read with SSL_SESS_CACHE_UPDATE_TIME: skip the clock otherwise.
-        let now = if c.core.mode().contains(CacheMode::UPDATE_TIME) { time::now() } else { 0 };
+        let now = if c.core.mode().contains(CacheMode::UPDATE_TIME) { handle::now() } else { 0 };
         c_int::from(c.core.add_session(&s, now, &Hooks::for_ctx(c, ctx)))
     })
 }

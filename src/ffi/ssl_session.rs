@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use crate::core::key::Bytes32;
 use crate::core::session::Session;
-use crate::core::time;
 
 use super::handle::{self, guard};
 
@@ -18,7 +17,7 @@ pub type SSL_SESSION = Session;
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn SSL_SESSION_new() -> *mut SSL_SESSION {
-    guard(std::ptr::null_mut(), || handle::session_into_raw(Arc::new(Session::new(time::now()))))
+    guard(std::ptr::null_mut(), || handle::session_into_raw(Arc::new(Session::new(handle::now()))))
 }
 
 /// Takes another reference. Returns 1, or 0 when `ses` is NULL.
