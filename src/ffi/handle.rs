@@ -64,7 +64,7 @@ pub unsafe fn write_out<T>(out: *mut T, v: T) {
 /// from the vDSO's coarse clock, without a system call).
 pub fn now() -> i64 {
     // SAFETY: `time` accepts NULL and only returns the time.
-    i64::from(unsafe { libc::time(std::ptr::null_mut()) })
+    unsafe { libc::time(std::ptr::null_mut()) as i64 }
 }
 
 /// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back to a mix of
