@@ -14,9 +14,11 @@ CT      := target/ct
 
 all: lib
 
-# The library (shared with soname, static) and the generated header.
+# The library (shared with soname, static) and the generated header; then the preload library,
+# in its own cargo run so that it gets the core without the `capi` feature.
 lib:
 	$(CARGO) build --release --locked -p sesscache
+	$(CARGO) build --release --locked -p sesscache-preload
 	ln -sf libsesscache.so $(REL)/$(SONAME)
 
 $(CT):

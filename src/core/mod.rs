@@ -8,4 +8,5 @@ pub mod key;
 pub mod mode;
 pub mod session;
 pub mod stats;
+pub mod store_rule;
 pub mod time;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Programs linked against the system libssl print the same transcript with and without
+# libsesscache_preload.so: the cache API without handshakes (c_tests/transcript.c), real TLS 1.2
+# handshake scenarios (c_tests/handshakes_real.c) and a server with its own get/new/remove
+# callbacks over TLS 1.2 and 1.3 (c_tests/preload/ext_server.c). Compared byte for byte.
+set -eu
+REL=target/release
+CT=target/ct/preload
+PRE=$PWD/$REL/libsesscache_preload.so
+CC=${CC:-cc}
+CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
+mkdir -p "$CT"
+[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+fail=0
+for src in c_tests/transcript.c c_tests/handshakes_real.c c_tests/preload/ext_server.c; do
+  name=$(basename "$src" .c)
+  # shellcheck disable=SC2086
+  $CC $CFLAGS -Ic_tests -o "$CT/$name" "$src" -lssl -lcrypto
+  timeout 60 "$CT/$name" >"$CT/$name.libssl.txt"
+  if SESSCACHE_STATS=$PWD/$CT/$name.stats timeout 60 env LD_PRELOAD="$PRE" "$CT/$name" >"$CT/$name.preload.txt" &&
+     diff -u "$CT/$name.libssl.txt" "$CT/$name.preload.txt"; then
+    echo "$name: $(wc -l <"$CT/$name.libssl.txt") lines identical"
+  else
+    echo "$name: transcripts differ"; fail=1
+  fi
+  # The preload was really in the process: it wrote the statistics of every context.
+  grep -q '^ctx=1 ' "$CT/$name.stats" || { echo "$name: no SESSCACHE_STATS file"; fail=1; }
+done
+exit $fail
