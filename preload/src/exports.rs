@@ -309,8 +309,10 @@ unsafe extern "C" fn remove_trampoline(ctx: *mut SSL_CTX, sess: *mut SSL_SESSION
 
 /// Moves `s` to the place of its new expiry in the cache that lists it, if any.
 fn reposition(s: &LibSession) {
-    if let Some((cache, key)) = owners::owner(s.as_ptr() as usize) {
-        cache.reposition(&key, s);
+    if let Some(listing) = owners::owner(s.as_ptr() as usize) {
+        if let Some(cache) = listing.cache() {
+            cache.reposition_listing(&listing);
+        }
     }
 }
 

@@ -473,12 +473,12 @@ impl Handle for LibSession {
         !resumable && (ticket || !self.id().is_empty())
     }
 
-    fn attach(&self, cache: &std::sync::Weak<sesscache::core::cache::Cache<Self>>, key: SessionKey) {
-        crate::owners::attach(self.p.as_ptr() as usize, cache, key);
+    fn attach(&self, listing: &std::sync::Arc<sesscache::core::cache::Listing<Self>>) {
+        crate::owners::attach(self.p.as_ptr() as usize, listing);
     }
 
-    fn detach(&self, cache: &sesscache::core::cache::Cache<Self>) {
-        crate::owners::detach(self.p.as_ptr() as usize, cache);
+    fn detach(&self, listing: &sesscache::core::cache::Listing<Self>) {
+        crate::owners::detach(self.p.as_ptr() as usize, listing);
     }
 
     fn stamp_time(&self, now: i64) {

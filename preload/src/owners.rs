@@ -11,42 +11,35 @@ use std::sync::{Arc, Weak};
 
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
-use sesscache::core::cache::Cache;
-use sesscache::core::key::SessionKey;
+use sesscache::core::cache::Listing;
 
 use crate::handle::LibSession;
 
 const SHARDS: usize = 64;
 
-struct Owner {
-    cache: Weak<Cache<LibSession>>,
-    key: SessionKey,
-}
+type Owners = HashMap<usize, Weak<Listing<LibSession>>>;
 
-static OWNERS: Lazy<Vec<Mutex<HashMap<usize, Owner>>>> =
-    Lazy::new(|| (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect());
+static OWNERS: Lazy<Vec<Mutex<Owners>>> = Lazy::new(|| (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect());
 
-fn shard(addr: usize) -> &'static Mutex<HashMap<usize, Owner>> {
+fn shard(addr: usize) -> &'static Mutex<Owners> {
     // Sessions are heap objects: the low bits carry no information.
     &OWNERS[(addr >> 6) % SHARDS]
 }
 
-/// Records that `cache` lists the session at `addr` under `key`.
-pub fn attach(addr: usize, cache: &Weak<Cache<LibSession>>, key: SessionKey) {
-    shard(addr).lock().insert(addr, Owner { cache: cache.clone(), key });
+/// Records that a cache lists the session at `addr` (`listing`).
+pub fn attach(addr: usize, listing: &Arc<Listing<LibSession>>) {
+    shard(addr).lock().insert(addr, Arc::downgrade(listing));
 }
 
-/// Forgets the record of the session at `addr` if it names `cache`.
-pub fn detach(addr: usize, cache: &Cache<LibSession>) {
+/// Forgets the record of the session at `addr` if it is `listing`.
+pub fn detach(addr: usize, listing: &Listing<LibSession>) {
     let mut map = shard(addr).lock();
-    if map.get(&addr).is_some_and(|o| std::ptr::eq(o.cache.as_ptr(), cache)) {
+    if map.get(&addr).is_some_and(|o| std::ptr::eq(o.as_ptr(), listing)) {
         map.remove(&addr);
     }
 }
 
-/// The cache listing the session at `addr`, and its key there.
-pub fn owner(addr: usize) -> Option<(Arc<Cache<LibSession>>, SessionKey)> {
-    let map = shard(addr).lock();
-    let o = map.get(&addr)?;
-    Some((o.cache.upgrade()?, o.key))
+/// The listing of the session at `addr`, while its cache still lists it.
+pub fn owner(addr: usize) -> Option<Arc<Listing<LibSession>>> {
+    shard(addr).lock().get(&addr)?.upgrade()
 }
