@@ -194,6 +194,47 @@ typedef struct x509_store_ctx_st X509_STORE_CTX;
 #define TLS1_3_VERSION 772
 
 /**
+ * `sesscache_redis_stat`: lookups that returned a session.
+ */
+#define SESSCACHE_REDIS_HITS 0
+
+/**
+ * `sesscache_redis_stat`: lookups that returned none (absent, failed, or corrupt).
+ */
+#define SESSCACHE_REDIS_MISSES 1
+
+/**
+ * `sesscache_redis_stat`: sessions written.
+ */
+#define SESSCACHE_REDIS_STORES 2
+
+/**
+ * `sesscache_redis_stat`: sessions deleted.
+ */
+#define SESSCACHE_REDIS_DELETES 3
+
+/**
+ * `sesscache_redis_stat`: operations that failed (connection refused or reset, errors).
+ */
+#define SESSCACHE_REDIS_ERRORS 4
+
+/**
+ * `sesscache_redis_stat`: operations abandoned at the timeout.
+ */
+#define SESSCACHE_REDIS_TIMEOUTS 5
+
+/**
+ * `sesscache_redis_stat`: values that were not a session for their key (undecodable, or
+ * another session's bytes); each is also a miss.
+ */
+#define SESSCACHE_REDIS_CORRUPT 6
+
+/**
+ * `sesscache_redis_stat`: operations skipped because Redis failed within the last 200 ms.
+ */
+#define SESSCACHE_REDIS_SKIPPED 7
+
+/**
  * `SSL_verify_cb` (NULL allowed): `int (*)(int preverify_ok, X509_STORE_CTX *x509_ctx)`.
  * Accepted and never called.
  */
@@ -452,6 +493,38 @@ const SSL_METHOD *TLS_server_method(void);
  * never NULL, never freed.
  */
 const SSL_METHOD *TLS_client_method(void);
+
+/**
+ * Shares `ctx`'s sessions through the Redis server at `url`
+ * (`redis://[[user]:password@]host[:port][/db]`; give an IP address: a host name is resolved
+ * on the handshake path). Installs the context's new, get and remove session callbacks
+ * (replacing any) and keeps the connection pool in `ctx`; a second call replaces the first.
+ *
+ * - new: the session's `i2d_SSL_SESSION` bytes are stored under
+ *   `sesscache:<hex sid_ctx>:<hex id>` with a TTL of its remaining lifetime;
+ * - get: the key of the connection's sid_ctx and the offered id is read and decoded with
+ *   `d2i_SSL_SESSION`; a value that does not decode, or is another session, is a miss
+ *   (counted as corrupt). Keys are namespaced per sid_ctx: services with different contexts
+ *   never resume each other's sessions;
+ * - remove: `SSL_CTX_remove_session` and failed handshakes delete the key; sessions that the
+ *   internal cache evicts or flushes (also at `SSL_CTX_free`) stay in Redis until their TTL.
+ *
+ * Works as the only store (`SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE`) or as
+ * a second tier behind the internal cache. Each Redis operation waits at most `timeout_ms`
+ * milliseconds (0 or less: 50); when Redis is down or slow the lookup is a miss within that
+ * bound, Redis is skipped for the next 200 ms, and caching resumes on its own when Redis
+ * returns. Redis is not contacted here: it may come up later.
+ *
+ * Returns 1; 0 when `ctx` or `url` is NULL, or `url` is not UTF-8 or not a `redis://` URL.
+ * Thread-safe; the callbacks run on the handshake's thread.
+ */
+int sesscache_redis_attach(SSL_CTX *ctx, const char *url, long timeout_ms);
+
+/**
+ * Returns one counter of the Redis tier of `ctx` (`SESSCACHE_REDIS_*`), or -1 when `ctx` is
+ * NULL, has no Redis tier, or `which` is unknown. Thread-safe; counters only grow.
+ */
+long sesscache_redis_stat(const SSL_CTX *ctx, int which);
 
 /**
  * Creates a connection of `ctx`, with one reference; it holds a reference on `ctx`. It copies

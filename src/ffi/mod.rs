@@ -17,6 +17,8 @@ pub mod der;
 pub mod driver;
 pub mod handle;
 pub mod method;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod ssl;
 pub mod ssl_cipher;
 pub mod ssl_ctx;
