@@ -18,7 +18,17 @@ fn main() {
     let soname = if major == "0" { format!("libsesscache.so.0.{minor}") } else { format!("libsesscache.so.{major}") };
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
-        println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", root.join("sesscache.map").display());
+        // Without the `redis` feature its exports are not built: drop them from the script
+        // (lld refuses a version script that names undefined symbols).
+        let map = std::fs::read_to_string(root.join("sesscache.map")).expect("sesscache.map exists");
+        let map: String = map
+            .lines()
+            .filter(|l| env::var_os("CARGO_FEATURE_REDIS").is_some() || !l.contains("sesscache_redis_"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("sesscache.map");
+        std::fs::write(&out, map).expect("OUT_DIR is writable");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", out.display());
     }
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is valid");
     let version = env::var("CARGO_PKG_VERSION").unwrap_or_default();
