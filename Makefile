@@ -10,7 +10,7 @@ SONAME  := libsesscache.so.0.$(SOMINOR)
 REL     := target/release
 CT      := target/ct
 
-.PHONY: all lib demo test check-header clean
+.PHONY: all lib demo test check-header clean fuzz-d2i
 
 all: lib
 
@@ -38,6 +38,12 @@ check-header: lib
 
 test: lib
 	./scripts/test.sh
+
+# Fuzzes d2i_SSL_SESSION for a minute (needs the nightly toolchain; installs cargo-fuzz).
+FUZZ_TIME ?= 60
+fuzz-d2i:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz run d2i -- -max_total_time=$(FUZZ_TIME)
 
 clean:
 	$(CARGO) clean

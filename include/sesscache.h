@@ -31,6 +31,7 @@ typedef struct ssl_method_st SSL_METHOD;
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
 typedef struct ssl_session_st SSL_SESSION;
+typedef struct ssl_cipher_st SSL_CIPHER;
 typedef struct x509_store_ctx_st X509_STORE_CTX;
 
 #define SESSCACHE_VERSION "0.1.0"
@@ -201,6 +202,47 @@ typedef struct x509_store_ctx_st X509_STORE_CTX;
  * `TLS1_3_VERSION`, what `SSL_version` reports before any handshake.
  */
 #define TLS1_3_VERSION 772
+
+/**
+ * `sesscache_redis_stat`: lookups that returned a session.
+ */
+#define SESSCACHE_REDIS_HITS 0
+
+/**
+ * `sesscache_redis_stat`: lookups that returned none (absent, failed, or corrupt).
+ */
+#define SESSCACHE_REDIS_MISSES 1
+
+/**
+ * `sesscache_redis_stat`: sessions written.
+ */
+#define SESSCACHE_REDIS_STORES 2
+
+/**
+ * `sesscache_redis_stat`: sessions deleted.
+ */
+#define SESSCACHE_REDIS_DELETES 3
+
+/**
+ * `sesscache_redis_stat`: operations that failed (connection refused or reset, errors).
+ */
+#define SESSCACHE_REDIS_ERRORS 4
+
+/**
+ * `sesscache_redis_stat`: operations abandoned at the timeout.
+ */
+#define SESSCACHE_REDIS_TIMEOUTS 5
+
+/**
+ * `sesscache_redis_stat`: values that were not a session for their key (undecodable, or
+ * another session's bytes); each is also a miss.
+ */
+#define SESSCACHE_REDIS_CORRUPT 6
+
+/**
+ * `sesscache_redis_stat`: operations skipped because Redis failed within the last 200 ms.
+ */
+#define SESSCACHE_REDIS_SKIPPED 7
 
 /**
  * `SSL_verify_cb` (NULL allowed): `int (*)(int preverify_ok, X509_STORE_CTX *x509_ctx)`.
@@ -384,6 +426,38 @@ long SSL_CTX_sess_timeouts(SSL_CTX *ctx);
 long SSL_CTX_sess_cache_full(SSL_CTX *ctx);
 
 /**
+ * Encodes `in_` in OpenSSL 3.0's `SSL_SESSION_ASN1` layout, byte for byte what OpenSSL 3.0
+ * writes for the same fields. Returns the encoding's length; 0 (nothing written) when `in_`
+ * is NULL or the session has no cipher.
+ *
+ * - `pp` NULL: only the length is returned.
+ * - `*pp` NULL: a buffer is allocated with `malloc` and stored in `*pp` (not advanced); the
+ *   caller owns it and frees it with `free()` (there is no `OPENSSL_free` here). Returns -1
+ *   when the allocation fails.
+ * - otherwise the encoding is written at `*pp`, which must have room for it (ask for the
+ *   length first), and `*pp` is advanced past it.
+ *
+ * Thread-safe; the session is read under its lock.
+ */
+int i2d_SSL_SESSION(const SSL_SESSION *in_, unsigned char **pp);
+
+/**
+ * Decodes one session from the `length` bytes at `*pp` with OpenSSL 3.0's rules (the same
+ * encodings accepted, the same rejected) and advances `*pp` past it; bytes after the
+ * encoding are not read.
+ *
+ * Target: when `a` and `*a` are non-NULL, the fields of `*a` are overwritten in place and `*a`
+ * is returned (no new reference; a cached `*a` keeps its cache key). Otherwise a new session
+ * with one reference is returned (free with `SSL_SESSION_free`) and, when `a` is non-NULL,
+ * also stored in `*a`. An absent or zero time becomes now, an absent or zero timeout 3 s.
+ *
+ * Returns NULL, with `*pp` and `*a` unchanged, for malformed, truncated or oversized input,
+ * a `length` of 0 or less, or NULL `pp`/`*pp`; it never reads outside the `length` bytes.
+ * Thread-safe.
+ */
+SSL_SESSION *d2i_SSL_SESSION(SSL_SESSION **a, const unsigned char **pp, long length);
+
+/**
  * The library version, "MAJOR.MINOR.PATCH" (a static string; never NULL). Equals
  * `SESSCACHE_VERSION` of the header it was built with. sesscache only.
  *
@@ -435,8 +509,8 @@ int sesscache_server_lookup(SSL *ssl, const unsigned char *id, unsigned int id_l
  * A full handshake's new server session (`ssl_get_new_session`): its id comes from the
  * generate-session-id callback (the SSL's, else the context's) with OpenSSL's length and
  * conflict checks, or is 32 random bytes; time now, the context's timeout (7200 when 0), the
- * SSL's session-id context, TLS 1.2, a random 48-byte master key. It becomes
- * `SSL_get_session(ssl)`. Returns 1, or 0 when the id could not be made (the handshake fails)
+ * SSL's session-id context, TLS 1.2, cipher ECDHE-ECDSA-AES256-GCM-SHA384, a random 48-byte
+ * master key. It becomes `SSL_get_session(ssl)`. Returns 1, or 0 when the id could not be made (the handshake fails)
  * or `ssl` is NULL.
  *
  * Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared
@@ -498,6 +572,38 @@ const SSL_METHOD *TLS_server_method(void);
  * Thread-safe.
  */
 const SSL_METHOD *TLS_client_method(void);
+
+/**
+ * Shares `ctx`'s sessions through the Redis server at `url`
+ * (`redis://[[user]:password@]host[:port][/db]`; give an IP address: a host name is resolved
+ * on the handshake path). Installs the context's new, get and remove session callbacks
+ * (replacing any) and keeps the connection pool in `ctx`; a second call replaces the first.
+ *
+ * - new: the session's `i2d_SSL_SESSION` bytes are stored under
+ *   `sesscache:<hex sid_ctx>:<hex id>` with a TTL of its remaining lifetime;
+ * - get: the key of the connection's sid_ctx and the offered id is read and decoded with
+ *   `d2i_SSL_SESSION`; a value that does not decode, or is another session, is a miss
+ *   (counted as corrupt). Keys are namespaced per sid_ctx: services with different contexts
+ *   never resume each other's sessions;
+ * - remove: `SSL_CTX_remove_session` and failed handshakes delete the key; sessions that the
+ *   internal cache evicts or flushes (also at `SSL_CTX_free`) stay in Redis until their TTL.
+ *
+ * Works as the only store (`SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE`) or as
+ * a second tier behind the internal cache. Each Redis operation waits at most `timeout_ms`
+ * milliseconds (0 or less: 50); when Redis is down or slow the lookup is a miss within that
+ * bound, Redis is skipped for the next 200 ms, and caching resumes on its own when Redis
+ * returns. Redis is not contacted here: it may come up later.
+ *
+ * Returns 1; 0 when `ctx` or `url` is NULL, or `url` is not UTF-8 or not a `redis://` URL.
+ * Thread-safe; the callbacks run on the handshake's thread.
+ */
+int sesscache_redis_attach(SSL_CTX *ctx, const char *url, long timeout_ms);
+
+/**
+ * Returns one counter of the Redis tier of `ctx` (`SESSCACHE_REDIS_*`), or -1 when `ctx` is
+ * NULL, has no Redis tier, or `which` is unknown. Thread-safe; counters only grow.
+ */
+long sesscache_redis_stat(const SSL_CTX *ctx, int which);
 
 /**
  * Creates a connection of `ctx`, with one reference; it holds a reference on `ctx`. It copies
@@ -646,6 +752,39 @@ void SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb callback);
  * used by one thread at a time; portable code should do the same.
  */
 int SSL_get_verify_mode(const SSL *ssl);
+
+/**
+ * Returns the suite whose 2-byte wire code is at `ptr` (`ptr[0]` high byte), or NULL when the
+ * code is unknown or `ptr` is NULL. The result is static: never freed, valid for the life of
+ * the process. `ssl` is not used and may be NULL (OpenSSL 3.0 requires a live `SSL`).
+ * Thread-safe.
+ */
+const SSL_CIPHER *SSL_CIPHER_find(SSL *ssl, const unsigned char *ptr);
+
+/**
+ * Returns the suite's id, `0x0300XXXX` with XXXX its wire code, or 0 for NULL or a pointer
+ * that is not one of this library's `SSL_CIPHER`s (OpenSSL 3.0 crashes on NULL).
+ */
+uint32_t SSL_CIPHER_get_id(const SSL_CIPHER *c);
+
+/**
+ * Returns the suite's OpenSSL name (e.g. "ECDHE-RSA-AES128-GCM-SHA256"), a static string, or
+ * "(NONE)" for NULL or a pointer that is not one of this library's `SSL_CIPHER`s (OpenSSL
+ * answers "(NONE)" for NULL). Never NULL; thread-safe.
+ */
+const char *SSL_CIPHER_get_name(const SSL_CIPHER *c);
+
+/**
+ * Sets the session's cipher. Returns 1; 0 when `s` is NULL or `cipher` is not NULL and not
+ * one of this library's `SSL_CIPHER`s. A NULL `cipher` clears it, so that `i2d_SSL_SESSION`
+ * then writes nothing (OpenSSL keeps encoding the id of a decoded session's cipher).
+ */
+int SSL_SESSION_set_cipher(SSL_SESSION *s, const SSL_CIPHER *cipher);
+
+/**
+ * Returns the session's cipher (static, never freed), or NULL when it has none or `s` is NULL.
+ */
+const SSL_CIPHER *SSL_SESSION_get0_cipher(const SSL_SESSION *s);
 
 /**
  * Creates a context with one reference: cache mode `SSL_SESS_CACHE_SERVER`, cache size

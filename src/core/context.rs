@@ -21,6 +21,16 @@ pub const DEFAULT_TIMEOUT: i64 = 7200;
 pub trait RemoveHook<H> {
     /// `remove_session_cb(ctx, sess)`: `sess` is borrowed for the duration of the call.
     fn removed(&self, s: &H);
+    /// The callback for a session evicted because the cache is full; `removed` unless
+    /// overridden (an external tier may want to keep what the internal cache evicts).
+    fn evicted(&self, s: &H) {
+        self.removed(s);
+    }
+    /// The callback for a session removed by a flush (expired, or everything at
+    /// `SSL_CTX_free`); `removed` unless overridden.
+    fn flushed(&self, s: &H) {
+        self.removed(s);
+    }
 }
 
 /// A context without callbacks.
@@ -127,7 +137,7 @@ impl<H: Handle> SessionCtx<H> {
             self.stats.bump(Stat::CacheFull);
             // divergence: OpenSSL 3.0 runs remove_cb for evicted sessions while holding the
             // cache's write lock; we run it after releasing every lock, so it may re-enter.
-            hooks.removed(victim);
+            hooks.evicted(victim);
         }
         added.is_new
     }
@@ -153,7 +163,7 @@ impl<H: Handle> SessionCtx<H> {
         let removed = self.cache.flush(t);
         for s in &removed {
             // divergence: OpenSSL 3.0 runs remove_cb under its write lock during a flush.
-            hooks.removed(s);
+            hooks.flushed(s);
         }
         removed.len()
     }

@@ -29,11 +29,14 @@
 #![forbid(unsafe_code)]
 
 use super::cipher;
+use super::key::Bytes32;
+use super::session::{Extras, Fields};
 
 /// Every field OpenSSL 3.0 encodes. Absent optional fields use the value that
 /// makes OpenSSL omit them.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct DerSession {
+    /// The protocol version (`0x0303` for TLS 1.2).
     pub ssl_version: i32,
     /// Full `0x0300XXXX` id; encoded as its low 16 bits. 0 = no cipher
     /// (then `encode` returns an empty vector, as `i2d_SSL_SESSION` returns 0).
@@ -55,22 +58,30 @@ pub struct DerSession {
     /// Strings: written up to the first NUL (OpenSSL stores C strings); on
     /// decode cut at the first NUL. `Some(empty)` is written as an empty string.
     pub hostname: Option<Vec<u8>>,
+    /// PSK identity hint (`[7]`), a string.
     pub psk_identity_hint: Option<Vec<u8>>,
+    /// PSK identity (`[8]`), a string.
     pub psk_identity: Option<Vec<u8>>,
     /// 0 = omitted.
     pub tick_lifetime_hint: u64,
+    /// The session ticket (`[10]`).
     pub ticket: Option<Vec<u8>>,
     /// Compression method; `None` and `Some(0)` are both omitted; decode
     /// yields `None` for a present `00` byte (OpenSSL's `compress_meth` 0).
     pub comp_id: Option<u8>,
+    /// SRP user name (`[12]`), a string.
     pub srp_username: Option<Vec<u8>>,
     /// 0 = omitted; decode keeps only the low 32 bits.
     pub flags: u64,
+    /// TLS 1.3 ticket age add (`[14]`); 0 = omitted.
     pub tick_age_add: u32,
+    /// TLS 1.3 max early data (`[15]`); 0 = omitted.
     pub max_early_data: u32,
+    /// The selected ALPN protocol (`[16]`).
     pub alpn_selected: Option<Vec<u8>>,
     /// 0 = omitted; decode keeps only the low 8 bits (OpenSSL stores a `uint8_t`).
     pub max_fragment_len_mode: u32,
+    /// Ticket application data (`[18]`).
     pub ticket_appdata: Option<Vec<u8>>,
     /// Always written, even when 0.
     pub kex_group: u32,
@@ -173,8 +184,7 @@ fn int_content_signed(v: i64) -> Vec<u8> {
     let b = v.to_be_bytes();
     let mut i = 0;
     while i < 7 {
-        let redundant =
-            (b[i] == 0x00 && b[i + 1] & 0x80 == 0) || (b[i] == 0xff && b[i + 1] & 0x80 != 0);
+        let redundant = (b[i] == 0x00 && b[i + 1] & 0x80 == 0) || (b[i] == 0xff && b[i + 1] & 0x80 != 0);
         if !redundant {
             break;
         }
@@ -215,21 +225,9 @@ pub fn encode(s: &DerSession) -> Vec<u8> {
         return Vec::new();
     }
     let mut b = Vec::with_capacity(128 + s.master_key.len());
-    push_tlv(
-        &mut b,
-        TAG_INTEGER,
-        &int_content_unsigned(u64::from(SESSION_ASN1_VERSION)),
-    );
-    push_tlv(
-        &mut b,
-        TAG_INTEGER,
-        &int_content_signed(i64::from(s.ssl_version)),
-    );
-    push_tlv(
-        &mut b,
-        TAG_OCTET_STRING,
-        &[(s.cipher_id >> 8) as u8, s.cipher_id as u8],
-    );
+    push_tlv(&mut b, TAG_INTEGER, &int_content_unsigned(u64::from(SESSION_ASN1_VERSION)));
+    push_tlv(&mut b, TAG_INTEGER, &int_content_signed(i64::from(s.ssl_version)));
+    push_tlv(&mut b, TAG_OCTET_STRING, &[(s.cipher_id >> 8) as u8, s.cipher_id as u8]);
     push_tlv(&mut b, TAG_OCTET_STRING, &s.session_id);
     push_tlv(&mut b, TAG_OCTET_STRING, &s.master_key);
     if s.time != 0 {
@@ -244,30 +242,16 @@ pub fn encode(s: &DerSession) -> Vec<u8> {
     push_explicit(&mut b, 4, TAG_OCTET_STRING, &s.sid_ctx);
     let verify = s.verify_result as i32;
     if verify != 0 {
-        push_explicit(
-            &mut b,
-            5,
-            TAG_INTEGER,
-            &int_content_signed(i64::from(verify)),
-        );
+        push_explicit(&mut b, 5, TAG_INTEGER, &int_content_signed(i64::from(verify)));
     }
-    let strings = [
-        (6u8, &s.hostname),
-        (7, &s.psk_identity_hint),
-        (8, &s.psk_identity),
-    ];
+    let strings = [(6u8, &s.hostname), (7, &s.psk_identity_hint), (8, &s.psk_identity)];
     for (n, v) in strings {
         if let Some(v) = v {
             push_explicit(&mut b, n, TAG_OCTET_STRING, c_string(v));
         }
     }
     if s.tick_lifetime_hint != 0 {
-        push_explicit(
-            &mut b,
-            9,
-            TAG_INTEGER,
-            &int_content_unsigned(s.tick_lifetime_hint),
-        );
+        push_explicit(&mut b, 9, TAG_INTEGER, &int_content_unsigned(s.tick_lifetime_hint));
     }
     if let Some(t) = &s.ticket {
         push_explicit(&mut b, 10, TAG_OCTET_STRING, t);
@@ -298,12 +282,7 @@ pub fn encode(s: &DerSession) -> Vec<u8> {
     if let Some(a) = &s.ticket_appdata {
         push_explicit(&mut b, 18, TAG_OCTET_STRING, a);
     }
-    push_explicit(
-        &mut b,
-        19,
-        TAG_INTEGER,
-        &int_content_unsigned(u64::from(s.kex_group)),
-    );
+    push_explicit(&mut b, 19, TAG_INTEGER, &int_content_unsigned(u64::from(s.kex_group)));
 
     let mut out = Vec::with_capacity(b.len() + 4);
     push_tlv(&mut out, TAG_SEQUENCE, &b);
@@ -437,11 +416,7 @@ fn check_tlen(buf: &[u8], expect: Option<(u32, u8)>, opt: bool) -> R<Option<Head
     let h = get_object(buf)?;
     if let Some((tag, class)) = expect {
         if h.tag != tag || h.class != class {
-            return if opt {
-                Ok(None)
-            } else {
-                Err(DerError::WrongTag)
-            };
+            return if opt { Ok(None) } else { Err(DerError::WrongTag) };
         }
     }
     Ok(Some(h))
@@ -583,11 +558,7 @@ fn primitive(buf: &[u8], kind: Kind, tag: (u32, u8), opt: bool) -> R<Option<(Val
                 return Err(DerError::SequenceNotConstructed);
             }
             let n = skip_element(buf, 0)?;
-            let content = if h.indefinite {
-                n - h.hdr_len - 2
-            } else {
-                h.len
-            };
+            let content = if h.indefinite { n - h.hdr_len - 2 } else { h.len };
             if content == 0 {
                 return Err(DerError::FieldMissing);
             }
@@ -624,12 +595,7 @@ struct Template {
 }
 
 const fn plain(kind: Kind, tag: u32) -> Template {
-    Template {
-        kind,
-        explicit: None,
-        tag: (tag, CLASS_UNIVERSAL),
-        optional: false,
-    }
+    Template { kind, explicit: None, tag: (tag, CLASS_UNIVERSAL), optional: false }
 }
 
 const fn exp(kind: Kind, n: u32) -> Template {
@@ -638,12 +604,7 @@ const fn exp(kind: Kind, n: u32) -> Template {
         Kind::Cert => 16,
         _ => 2,
     };
-    Template {
-        kind,
-        explicit: Some(n),
-        tag: (tag, CLASS_UNIVERSAL),
-        optional: true,
-    }
+    Template { kind, explicit: Some(n), tag: (tag, CLASS_UNIVERSAL), optional: true }
 }
 
 /// OpenSSL 3.0's SSL_SESSION_ASN1 template list (built with PSK, SRP and COMP).
@@ -653,12 +614,7 @@ const TEMPLATES: [Template; 25] = [
     plain(Kind::Octets, 4), // 2 cipher
     plain(Kind::Octets, 4), // 3 session_id
     plain(Kind::Octets, 4), // 4 master_key
-    Template {
-        kind: Kind::Octets,
-        explicit: None,
-        tag: (0, CLASS_CONTEXT),
-        optional: true,
-    }, // 5 key_arg
+    Template { kind: Kind::Octets, explicit: None, tag: (0, CLASS_CONTEXT), optional: true }, // 5 key_arg
     exp(Kind::Int64, 1),    // 6 time
     exp(Kind::Int64, 2),    // 7 timeout
     exp(Kind::Cert, 3),     // 8 peer
@@ -872,6 +828,80 @@ pub fn decode(input: &[u8], now: i64) -> Result<(DerSession, usize), DerError> {
     ))
 }
 
+// ---------------------------------------------------------------------------
+// Sessions
+
+impl DerSession {
+    /// The DER view of a session's fields (what `i2d_SSL_SESSION` encodes).
+    pub fn from_fields(f: &Fields) -> DerSession {
+        let e = f.extras.as_deref().cloned().unwrap_or_default();
+        DerSession {
+            ssl_version: f.version,
+            cipher_id: f.cipher_id,
+            session_id: f.id.as_slice().to_vec(),
+            master_key: f.master_key().to_vec(),
+            time: f.time,
+            timeout: f.timeout,
+            peer_cert: e.peer_cert,
+            sid_ctx: f.sid_ctx.as_slice().to_vec(),
+            verify_result: f.verify_result,
+            hostname: e.hostname,
+            psk_identity_hint: e.psk_identity_hint,
+            psk_identity: e.psk_identity,
+            tick_lifetime_hint: e.tick_lifetime_hint,
+            ticket: e.ticket,
+            comp_id: e.comp_id,
+            srp_username: e.srp_username,
+            flags: e.flags,
+            tick_age_add: e.tick_age_add,
+            max_early_data: e.max_early_data,
+            alpn_selected: e.alpn_selected,
+            max_fragment_len_mode: f.max_fragment_len_mode,
+            ticket_appdata: e.ticket_appdata,
+            kex_group: e.kex_group,
+        }
+    }
+
+    /// Overwrites every encoded field of `f` with this decoding (what `d2i_SSL_SESSION` does to
+    /// its target). False, with `f` unchanged, when a length exceeds a session's limits (never
+    /// for the output of [`decode`]).
+    pub fn apply_to(self, f: &mut Fields) -> bool {
+        let (Some(id), Some(sid_ctx)) = (Bytes32::new(&self.session_id), Bytes32::new(&self.sid_ctx)) else {
+            return false;
+        };
+        if self.master_key.len() > MAX_MASTER_KEY_LENGTH {
+            return false;
+        }
+        let extras = Extras {
+            peer_cert: self.peer_cert,
+            hostname: self.hostname,
+            psk_identity_hint: self.psk_identity_hint,
+            psk_identity: self.psk_identity,
+            tick_lifetime_hint: self.tick_lifetime_hint,
+            ticket: self.ticket,
+            comp_id: self.comp_id,
+            srp_username: self.srp_username,
+            flags: self.flags,
+            tick_age_add: self.tick_age_add,
+            max_early_data: self.max_early_data,
+            alpn_selected: self.alpn_selected,
+            ticket_appdata: self.ticket_appdata,
+            kex_group: self.kex_group,
+        };
+        f.version = self.ssl_version;
+        f.cipher_id = self.cipher_id;
+        f.id = id;
+        f.sid_ctx = sid_ctx;
+        f.set_master_key(&self.master_key);
+        f.time = self.time;
+        f.timeout = self.timeout;
+        f.verify_result = self.verify_result;
+        f.max_fragment_len_mode = self.max_fragment_len_mode;
+        f.extras = (extras != Extras::default()).then(|| Box::new(extras));
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,10 +911,7 @@ mod tests {
 
     fn unhex(s: &str) -> Vec<u8> {
         assert!(s.len().is_multiple_of(2), "odd hex");
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     fn hex(b: &[u8]) -> String {
@@ -1106,15 +1133,7 @@ mod tests {
     /// A session as `SSL_SESSION_new` + the setters of der_vectors.c leave it
     /// (verify_result 1, max_fragment_len_mode 255).
     #[allow(clippy::too_many_arguments)]
-    fn api_session(
-        code: u32,
-        version: i32,
-        id: &[u8],
-        mk: &[u8],
-        ctx: &[u8],
-        time: i64,
-        timeout: i64,
-    ) -> DerSession {
+    fn api_session(code: u32, version: i32, id: &[u8], mk: &[u8], ctx: &[u8], time: i64, timeout: i64) -> DerSession {
         DerSession {
             ssl_version: version,
             cipher_id: if code == 0 { 0 } else { 0x0300_0000 | code },
@@ -1145,39 +1164,16 @@ mod tests {
         match name {
             "spec71" => spec,
             "spec71_ext" => ext,
-            "spec71_appdata" => DerSession {
-                ticket_appdata: Some(b"appdata".to_vec()),
-                ..ext
-            },
+            "spec71_appdata" => DerSession { ticket_appdata: Some(b"appdata".to_vec()), ..ext },
             "tls13_aes128_empty_id" => api_session(0x1301, 0x0304, &[], &mk48, &[], 1, 1),
-            "tls13_aes256_ctx32" => api_session(
-                0x1302,
-                0x0304,
-                &id32[..16],
-                &mk48,
-                &ctx32,
-                0x7fff_ffff,
-                604_800,
-            ),
-            "tls13_chacha_mk512" => api_session(
-                0x1303,
-                0x0304,
-                &id32[..1],
-                &mk512,
-                &b[..1],
-                1_700_000_000,
-                300,
-            ),
+            "tls13_aes256_ctx32" => api_session(0x1302, 0x0304, &id32[..16], &mk48, &ctx32, 0x7fff_ffff, 604_800),
+            "tls13_chacha_mk512" => api_session(0x1303, 0x0304, &id32[..1], &mk512, &b[..1], 1_700_000_000, 300),
             "tls13_ccm8_empty_mk" => api_session(0x1305, 0x0304, &id32, &[], &[], 128, 127),
             "tls10_time0_timeout0" => api_session(0x002f, 0x0301, &id32, &mk48, &[], 0, 0),
-            "tls11_neg_time_huge_timeout" => {
-                api_session(0xc009, 0x0302, &id32[..8], &mk48, &[], -1, i64::MAX)
-            }
+            "tls11_neg_time_huge_timeout" => api_session(0xc009, 0x0302, &id32[..8], &mk48, &[], -1, i64::MAX),
             // SSL_SESSION_set_timeout(s, -5) fails in 3.0: the SSL_SESSION_new
             // default of 304 stays.
-            "ssl3_neg_time_neg_timeout" => {
-                api_session(0x009c, 0x0300, &id32, &mk48, &[], -1_700_000_000, 304)
-            }
+            "ssl3_neg_time_neg_timeout" => api_session(0x009c, 0x0300, &id32, &mk48, &[], -1_700_000_000, 304),
             "dtls12_time_min" => api_session(0xcca8, 0xfefd, &id32, &mk48, &[], i64::MIN, 255),
             "dtlsbad_scsv" => api_session(0x00ff, 0x0100, &id32, &mk48, &[], 0xffff_ffff, 0x80),
             "gost_cipher" => api_session(0xff87, 0x0303, &id32, &mk48, &[], 65535, 65536),
@@ -1263,10 +1259,7 @@ mod tests {
             decode(&unhex(input), NOW).unwrap().0
         };
         let s = get("minimal");
-        assert_eq!(
-            (s.time, s.timeout, s.verify_result, s.kex_group),
-            (NOW, 3, 0, 0)
-        );
+        assert_eq!((s.time, s.timeout, s.verify_result, s.kex_group), (NOW, 3, 0, 0));
         assert_eq!(s.sid_ctx, b"");
         assert_eq!(s.max_fragment_len_mode, 0);
         assert_eq!(s.cipher_id, 0x0300_c02f);
@@ -1288,10 +1281,7 @@ mod tests {
         assert_eq!(get("comp_1").comp_id, Some(1));
         assert_eq!(get("comp_0").comp_id, None);
         assert_eq!(get("cipher_constructed_indef").cipher_id, 0x0300_c02f);
-        assert_eq!(
-            get("host_constructed").hostname.as_deref(),
-            Some(&b"abcd"[..])
-        );
+        assert_eq!(get("host_constructed").hostname.as_deref(), Some(&b"abcd"[..]));
         assert_eq!(get("field_hightag_time").time, 1_700_000_000);
         assert_eq!(get("key_arg_ignored").time, 1_700_000_000);
         let s = get("all_fields");
@@ -1329,16 +1319,7 @@ mod tests {
         for (_, input, _) in DEC_VECTORS {
             let b = unhex(input);
             for i in 0..b.len().min(64) {
-                for x in [
-                    0x00u8,
-                    0x01,
-                    0x7f,
-                    0x80,
-                    0x81,
-                    0xff,
-                    b[i] ^ 0x20,
-                    b[i].wrapping_add(1),
-                ] {
+                for x in [0x00u8, 0x01, 0x7f, 0x80, 0x81, 0xff, b[i] ^ 0x20, b[i].wrapping_add(1)] {
                     let mut m = b.clone();
                     m[i] = x;
                     if let Ok((s, n)) = decode(&m, NOW) {
@@ -1405,13 +1386,7 @@ mod tests {
         assert_eq!(d.hostname.as_deref(), Some(&b"ab"[..]));
         assert_eq!(d.verify_result, 0);
         assert_eq!(d.comp_id, None);
-        assert_eq!(
-            encode(&DerSession {
-                cipher_id: 0,
-                ..base
-            }),
-            Vec::<u8>::new()
-        );
+        assert_eq!(encode(&DerSession { cipher_id: 0, ..base }), Vec::<u8>::new());
     }
 
     #[test]
@@ -1441,18 +1416,9 @@ mod tests {
         assert_eq!(hex(&int_content_unsigned(0)), "00");
         assert_eq!(hex(&int_content_unsigned(0x80)), "0080");
         assert_eq!(int_value(Kind::Uint32, &[]), Ok(0));
-        assert_eq!(
-            int_value(Kind::Uint32, &[0x00, 0x7f]),
-            Err(DerError::IllegalPadding)
-        );
-        assert_eq!(
-            int_value(Kind::Int32, &[0xff, 0x80]),
-            Err(DerError::IllegalPadding)
-        );
-        assert_eq!(
-            int_value(Kind::Int32, &[0x80, 0, 0, 0]),
-            Ok(i128::from(i32::MIN))
-        );
+        assert_eq!(int_value(Kind::Uint32, &[0x00, 0x7f]), Err(DerError::IllegalPadding));
+        assert_eq!(int_value(Kind::Int32, &[0xff, 0x80]), Err(DerError::IllegalPadding));
+        assert_eq!(int_value(Kind::Int32, &[0x80, 0, 0, 0]), Ok(i128::from(i32::MIN)));
     }
 
     #[test]
@@ -1460,10 +1426,7 @@ mod tests {
         let mut v = vec![0x30, 0x82, 0x00, 0x13];
         v.extend_from_slice(&unhex("020101020203030402c02f0402aabb0402ccdd"));
         assert_eq!(decode(&v, NOW).unwrap().1, v.len());
-        let big = DerSession {
-            ticket: Some(vec![0x55; 70000]),
-            ..enc_session("spec71")
-        };
+        let big = DerSession { ticket: Some(vec![0x55; 70000]), ..enc_session("spec71") };
         let e = encode(&big);
         assert_eq!(&e[..2], &[0x30, 0x83]);
         assert_eq!(decode(&e, NOW).unwrap().0, big);

@@ -247,6 +247,11 @@ fn generate_id(ctx: &SessionCtx<SessionRef>, hooks: &impl HandshakeHooks<Session
     }
 }
 
+/// The cipher of the driver's new sessions: ECDHE-ECDSA-AES256-GCM-SHA384, what OpenSSL 3.0's
+/// default cipher list negotiates for TLS 1.2 with a P-256 key (so that `i2d_SSL_SESSION`
+/// encodes driver sessions).
+pub const DRIVER_CIPHER_ID: u32 = 0x0300_c02c;
+
 /// A full handshake's new server session (`ssl_get_new_session(s, 1)`). False when the id
 /// could not be generated, which is fatal to the handshake.
 pub fn server_new_session(
@@ -274,6 +279,7 @@ fn new_session(ctx: &SessionCtx<SessionRef>, conn: &Conn, id: Bytes32, master: &
         f.sid_ctx = conn.sid_ctx();
         f.version = conn.version();
         f.verify_result = X509_V_OK;
+        f.cipher_id = DRIVER_CIPHER_ID;
         f.set_master_key(master);
     });
     Arc::new(s)

@@ -2,7 +2,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod cipher;
 pub mod context;
+pub mod der;
 pub mod handshake;
 pub mod key;
 pub mod mode;

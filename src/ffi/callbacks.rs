@@ -64,7 +64,35 @@ impl<'a> Hooks<'a> {
     }
 }
 
+thread_local! {
+    /// Set while `remove_cb` runs for an eviction or a flush (see [`removal_keeps_external`]).
+    static BULK_REMOVAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while a `remove_cb` call on this thread is for a session the internal cache evicted
+/// (cache full) or flushed (expired, or everything at `SSL_CTX_free`), rather than one
+/// removed by `SSL_CTX_remove_session` or a failed handshake. The Redis tier keeps those.
+pub fn removal_keeps_external() -> bool {
+    BULK_REMOVAL.with(|b| b.get())
+}
+
+impl Hooks<'_> {
+    fn bulk_removed(&self, s: &SessionRef) {
+        let before = BULK_REMOVAL.with(|b| b.replace(true));
+        self.removed(s);
+        BULK_REMOVAL.with(|b| b.set(before));
+    }
+}
+
 impl RemoveHook<SessionRef> for Hooks<'_> {
+    fn evicted(&self, s: &SessionRef) {
+        self.bulk_removed(s);
+    }
+
+    fn flushed(&self, s: &SessionRef) {
+        self.bulk_removed(s);
+    }
+
     /// `remove_cb(ctx, sess)`: the session is borrowed for the call.
     fn removed(&self, s: &SessionRef) {
         if let Some(cb) = self.ctx.callbacks.remove.get() {

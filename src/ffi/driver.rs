@@ -80,8 +80,8 @@ pub unsafe extern "C" fn sesscache_server_lookup(ssl: *mut SSL, id: *const c_uch
 /// A full handshake's new server session (`ssl_get_new_session`): its id comes from the
 /// generate-session-id callback (the SSL's, else the context's) with OpenSSL's length and
 /// conflict checks, or is 32 random bytes; time now, the context's timeout (7200 when 0), the
-/// SSL's session-id context, TLS 1.2, a random 48-byte master key. It becomes
-/// `SSL_get_session(ssl)`. Returns 1, or 0 when the id could not be made (the handshake fails)
+/// SSL's session-id context, TLS 1.2, cipher ECDHE-ECDSA-AES256-GCM-SHA384, a random 48-byte
+/// master key. It becomes `SSL_get_session(ssl)`. Returns 1, or 0 when the id could not be made (the handshake fails)
 /// or `ssl` is NULL.
 ///
 /// Thread-safe for distinct `SSL`s of one context (cache, counters and callbacks are shared

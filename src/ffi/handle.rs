@@ -12,6 +12,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::core::cipher::{Cipher, CIPHERS};
 use crate::core::session::{Session, SessionRef};
 
 use super::ssl::SSL;
@@ -290,4 +291,64 @@ impl<F: Copy> FnSlot<F> {
         // SAFETY: `v` was stored by `set` from a valid `F`, or is 0, which is `None`.
         unsafe { std::mem::transmute_copy::<usize, F>(&v) }
     }
+}
+
+// ---- SSL_CIPHER: a pointer to an entry of the static table `core::cipher::CIPHERS`. ----
+
+/// The pointer C sees for a table entry.
+pub fn cipher_ptr(c: &'static Cipher) -> *const Cipher {
+    c
+}
+
+/// The table entry `p` points to; `None` for NULL or any address that is not exactly an entry
+/// of the table. Safe: the address is only compared with the table's bounds, never read.
+pub fn cipher(p: *const Cipher) -> Option<&'static Cipher> {
+    let base = CIPHERS.as_ptr() as usize;
+    let size = std::mem::size_of::<Cipher>();
+    let off = (p as usize).checked_sub(base)?;
+    if off % size != 0 {
+        return None;
+    }
+    CIPHERS.get(off / size)
+}
+
+/// Reads the pointer stored at `pp`; `None` when `pp` is NULL.
+///
+/// # Safety
+/// A non-NULL `pp` must be valid for a read of a pointer.
+pub unsafe fn read_ptr<T>(pp: *const *mut T) -> Option<*mut T> {
+    // SAFETY: per the contract.
+    (!pp.is_null()).then(|| unsafe { pp.read() })
+}
+
+/// Moves the cursor `*pp` on by `n` bytes.
+///
+/// # Safety
+/// `pp` must be valid for a read and a write of a pointer, and `*pp + n` must stay within (or
+/// one past) the buffer `*pp` points into.
+pub unsafe fn advance<T>(pp: *mut *mut T, n: usize) {
+    // SAFETY: per the contract.
+    unsafe { pp.write(pp.read().cast::<u8>().add(n).cast::<T>()) };
+}
+
+/// A `malloc`ed copy of `src` (free with `free()`); NULL when the allocation fails.
+pub fn malloc_copy(src: &[u8]) -> *mut u8 {
+    // SAFETY: malloc has no preconditions; a non-NULL result is writable for `len` bytes.
+    let p = unsafe { libc::malloc(src.len().max(1)) }.cast::<u8>();
+    if !p.is_null() {
+        // SAFETY: `p` is a fresh allocation of at least `src.len()` bytes.
+        unsafe { write_bytes(p, src) };
+    }
+    p
+}
+
+/// Turns a new session into a C reference and stores it through `a` unless `a` is NULL.
+///
+/// # Safety
+/// A non-NULL `a` must be valid for a write of a pointer.
+pub unsafe fn session_out(a: *mut *mut Session, s: SessionRef) -> *mut Session {
+    let p = session_into_raw(s);
+    // SAFETY: per the contract.
+    unsafe { write_out(a, p) };
+    p
 }

@@ -13,9 +13,13 @@
 pub mod callbacks;
 pub mod constants;
 pub mod ctrl;
+pub mod der;
 pub mod driver;
 pub mod handle;
 pub mod method;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod ssl;
+pub mod ssl_cipher;
 pub mod ssl_ctx;
 pub mod ssl_session;

@@ -19,6 +19,9 @@ pub struct SSL_CTX {
     pub(crate) callbacks: CallbackSlots,
     /// Whether the method makes `SSL`s start in the server role.
     pub(crate) server_role: bool,
+    /// The Redis tier, once `sesscache_redis_attach` installed one.
+    #[cfg(feature = "redis")]
+    pub(crate) redis: parking_lot::RwLock<Option<std::sync::Arc<crate::redis_store::RedisStore>>>,
     refs: AtomicUsize,
 }
 
@@ -50,6 +53,8 @@ pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
             core: SessionCtx::new(),
             callbacks: CallbackSlots::default(),
             server_role: method.server_role,
+            #[cfg(feature = "redis")]
+            redis: parking_lot::RwLock::new(None),
             refs: AtomicUsize::new(1),
         }))
     })

@@ -1,0 +1,189 @@
+//! `sesscache_redis_attach`: sessions shared between servers through Redis, as OpenSSL's
+//! external-cache callbacks over `i2d_SSL_SESSION` / `d2i_SSL_SESSION` bytes.
+#![cfg(feature = "redis")]
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int, c_long, c_uchar};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::core::der::{self, DerSession};
+use crate::core::session::Session;
+use crate::core::time;
+use crate::redis_store::{session_key, RedisStat, RedisStore, DEFAULT_TIMEOUT};
+
+use super::callbacks::removal_keeps_external;
+use super::handle::{self, guard};
+use super::ssl::SSL;
+use super::ssl_ctx::SSL_CTX;
+use super::ssl_session::SSL_SESSION;
+
+/// `sesscache_redis_stat`: lookups that returned a session.
+pub const SESSCACHE_REDIS_HITS: c_int = 0;
+/// `sesscache_redis_stat`: lookups that returned none (absent, failed, or corrupt).
+pub const SESSCACHE_REDIS_MISSES: c_int = 1;
+/// `sesscache_redis_stat`: sessions written.
+pub const SESSCACHE_REDIS_STORES: c_int = 2;
+/// `sesscache_redis_stat`: sessions deleted.
+pub const SESSCACHE_REDIS_DELETES: c_int = 3;
+/// `sesscache_redis_stat`: operations that failed (connection refused or reset, errors).
+pub const SESSCACHE_REDIS_ERRORS: c_int = 4;
+/// `sesscache_redis_stat`: operations abandoned at the timeout.
+pub const SESSCACHE_REDIS_TIMEOUTS: c_int = 5;
+/// `sesscache_redis_stat`: values that were not a session for their key (undecodable, or
+/// another session's bytes); each is also a miss.
+pub const SESSCACHE_REDIS_CORRUPT: c_int = 6;
+/// `sesscache_redis_stat`: operations skipped because Redis failed within the last 200 ms.
+pub const SESSCACHE_REDIS_SKIPPED: c_int = 7;
+
+// The C numbers are the core's counter indexes.
+const _: () = assert!(
+    true && SESSCACHE_REDIS_HITS == RedisStat::Hits as c_int
+        && SESSCACHE_REDIS_MISSES == RedisStat::Misses as c_int
+        && SESSCACHE_REDIS_STORES == RedisStat::Stores as c_int
+        && SESSCACHE_REDIS_DELETES == RedisStat::Deletes as c_int
+        && SESSCACHE_REDIS_ERRORS == RedisStat::Errors as c_int
+        && SESSCACHE_REDIS_TIMEOUTS == RedisStat::Timeouts as c_int
+        && SESSCACHE_REDIS_CORRUPT == RedisStat::Corrupt as c_int
+        && SESSCACHE_REDIS_SKIPPED == RedisStat::Skipped as c_int
+);
+
+/// The store attached to `ctx`, if any.
+fn store_of(ctx: &SSL_CTX) -> Option<Arc<RedisStore>> {
+    ctx.redis.read().clone()
+}
+
+/// Shares `ctx`'s sessions through the Redis server at `url`
+/// (`redis://[[user]:password@]host[:port][/db]`; give an IP address: a host name is resolved
+/// on the handshake path). Installs the context's new, get and remove session callbacks
+/// (replacing any) and keeps the connection pool in `ctx`; a second call replaces the first.
+///
+/// - new: the session's `i2d_SSL_SESSION` bytes are stored under
+///   `sesscache:<hex sid_ctx>:<hex id>` with a TTL of its remaining lifetime;
+/// - get: the key of the connection's sid_ctx and the offered id is read and decoded with
+///   `d2i_SSL_SESSION`; a value that does not decode, or is another session, is a miss
+///   (counted as corrupt). Keys are namespaced per sid_ctx: services with different contexts
+///   never resume each other's sessions;
+/// - remove: `SSL_CTX_remove_session` and failed handshakes delete the key; sessions that the
+///   internal cache evicts or flushes (also at `SSL_CTX_free`) stay in Redis until their TTL.
+///
+/// Works as the only store (`SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE`) or as
+/// a second tier behind the internal cache. Each Redis operation waits at most `timeout_ms`
+/// milliseconds (0 or less: 50); when Redis is down or slow the lookup is a miss within that
+/// bound, Redis is skipped for the next 200 ms, and caching resumes on its own when Redis
+/// returns. Redis is not contacted here: it may come up later.
+///
+/// Returns 1; 0 when `ctx` or `url` is NULL, or `url` is not UTF-8 or not a `redis://` URL.
+/// Thread-safe; the callbacks run on the handshake's thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sesscache_redis_attach(ctx: *mut SSL_CTX, url: *const c_char, timeout_ms: c_long) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
+        if url.is_null() {
+            return 0;
+        }
+        // SAFETY: a non-NULL `url` is a NUL-terminated string.
+        let Ok(url) = unsafe { CStr::from_ptr(url) }.to_str() else { return 0 };
+        let timeout = match u64::try_from(timeout_ms) {
+            Ok(ms) if ms > 0 => Duration::from_millis(ms),
+            _ => DEFAULT_TIMEOUT,
+        };
+        let Ok(store) = RedisStore::open(url, timeout) else { return 0 };
+        *c.redis.write() = Some(Arc::new(store));
+        // SAFETY: the slots hold extern "C" fn pointers of exactly these types.
+        unsafe {
+            c.callbacks.new.set(Some(redis_new_cb));
+            c.callbacks.get.set(Some(redis_get_cb));
+            c.callbacks.remove.set(Some(redis_remove_cb));
+        }
+        1
+    })
+}
+
+/// Returns one counter of the Redis tier of `ctx` (`SESSCACHE_REDIS_*`), or -1 when `ctx` is
+/// NULL, has no Redis tier, or `which` is unknown. Thread-safe; counters only grow.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sesscache_redis_stat(ctx: *const SSL_CTX, which: c_int) -> c_long {
+    guard(-1, || {
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let Some(store) = (unsafe { handle::ctx(ctx) }).and_then(store_of) else { return -1 };
+        let Ok(i) = usize::try_from(which) else { return -1 };
+        store.stats().get(i).map_or(-1, |v| c_long::try_from(v).unwrap_or(c_long::MAX))
+    })
+}
+
+/// The new-session callback: stores the session's DER, returns 0 (keeps no reference).
+unsafe extern "C" fn redis_new_cb(ssl: *mut SSL, sess: *mut SSL_SESSION) -> c_int {
+    guard(0, || {
+        // SAFETY: called by the library with a live SSL and a session it holds a reference on.
+        let (Some(ssl), Some(s)) = (unsafe { handle::ssl(ssl) }, unsafe { handle::session(sess) }) else {
+            return 0;
+        };
+        let Some(store) = store_of(ssl.ctx()) else { return 0 };
+        let (bytes, key, expires) = s.read(|f| {
+            (
+                der::encode(&DerSession::from_fields(f)),
+                session_key(f.sid_ctx.as_slice(), f.id.as_slice()),
+                f.time.saturating_add(f.timeout),
+            )
+        });
+        let ttl = expires.saturating_sub(time::now());
+        if !bytes.is_empty() && ttl > 0 {
+            store.put(&key, &bytes, u64::try_from(ttl).unwrap_or(u64::MAX));
+        }
+        0
+    })
+}
+
+/// The get-session callback: reads and decodes; a session found is handed over (`*copy = 0`).
+unsafe extern "C" fn redis_get_cb(
+    ssl: *mut SSL,
+    data: *const c_uchar,
+    len: c_int,
+    copy: *mut c_int,
+) -> *mut SSL_SESSION {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: called by the library with a live SSL and `len` bytes of id at `data`.
+        let (Some(ssl), Some(id)) =
+            (unsafe { handle::ssl(ssl) }, unsafe { handle::bytes(data, usize::try_from(len).unwrap_or(0)) })
+        else {
+            return std::ptr::null_mut();
+        };
+        let Some(store) = store_of(ssl.ctx()) else { return std::ptr::null_mut() };
+        let sid_ctx = ssl.conn.sid_ctx();
+        let bytes = store.get(&session_key(sid_ctx.as_slice(), id));
+        let Some(bytes) = bytes else { return std::ptr::null_mut() };
+        let now = time::now();
+        let session = match der::decode(&bytes, now) {
+            Ok((d, used)) if used == bytes.len() && d.session_id == id && d.sid_ctx == sid_ctx.as_slice() => {
+                let s = Session::new(now);
+                s.update(|f| d.apply_to(f)).then_some(s)
+            }
+            _ => None,
+        };
+        let Some(session) = session else {
+            store.count(RedisStat::Corrupt);
+            store.count(RedisStat::Misses);
+            return std::ptr::null_mut();
+        };
+        store.count(RedisStat::Hits);
+        // SAFETY: `copy` is the library's valid out-parameter.
+        unsafe { handle::write_out(copy, 0) };
+        handle::session_into_raw(Arc::new(session))
+    })
+}
+
+/// The remove-session callback: deletes the key, except for evictions and flushes.
+unsafe extern "C" fn redis_remove_cb(ctx: *mut SSL_CTX, sess: *mut SSL_SESSION) {
+    guard((), || {
+        if removal_keeps_external() {
+            return;
+        }
+        // SAFETY: called by the library with a live context and session.
+        let (Some(c), Some(s)) = (unsafe { handle::ctx(ctx) }, unsafe { handle::session(sess) }) else { return };
+        let Some(store) = store_of(c) else { return };
+        let key = s.read(|f| session_key(f.sid_ctx.as_slice(), f.id.as_slice()));
+        store.delete(&key);
+    })
+}
