@@ -764,13 +764,17 @@ const SSL_CIPHER *SSL_CIPHER_find(SSL *ssl, const unsigned char *ptr);
 /**
  * Returns the suite's id, `0x0300XXXX` with XXXX its wire code, or 0 for NULL or a pointer
  * that is not one of this library's `SSL_CIPHER`s (OpenSSL 3.0 crashes on NULL).
+ *
+ * Thread-safe (ciphers are immutable statics).
  */
 uint32_t SSL_CIPHER_get_id(const SSL_CIPHER *c);
 
 /**
  * Returns the suite's OpenSSL name (e.g. "ECDHE-RSA-AES128-GCM-SHA256"), a static string, or
  * "(NONE)" for NULL or a pointer that is not one of this library's `SSL_CIPHER`s (OpenSSL
- * answers "(NONE)" for NULL). Never NULL; thread-safe.
+ * answers "(NONE)" for NULL). Never NULL.
+ *
+ * Thread-safe (ciphers are immutable statics).
  */
 const char *SSL_CIPHER_get_name(const SSL_CIPHER *c);
 
@@ -778,11 +782,15 @@ const char *SSL_CIPHER_get_name(const SSL_CIPHER *c);
  * Sets the session's cipher. Returns 1; 0 when `s` is NULL or `cipher` is not NULL and not
  * one of this library's `SSL_CIPHER`s. A NULL `cipher` clears it, so that `i2d_SSL_SESSION`
  * then writes nothing (OpenSSL keeps encoding the id of a decoded session's cipher).
+ *
+ * Thread-safe (the session's fields are behind its own lock).
  */
 int SSL_SESSION_set_cipher(SSL_SESSION *s, const SSL_CIPHER *cipher);
 
 /**
  * Returns the session's cipher (static, never freed), or NULL when it has none or `s` is NULL.
+ *
+ * Thread-safe.
  */
 const SSL_CIPHER *SSL_SESSION_get0_cipher(const SSL_SESSION *s);
 

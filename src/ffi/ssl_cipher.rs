@@ -39,6 +39,8 @@ pub unsafe extern "C" fn SSL_CIPHER_find(ssl: *mut SSL, ptr: *const c_uchar) -> 
 
 /// Returns the suite's id, `0x0300XXXX` with XXXX its wire code, or 0 for NULL or a pointer
 /// that is not one of this library's `SSL_CIPHER`s (OpenSSL 3.0 crashes on NULL).
+///
+/// Thread-safe (ciphers are immutable statics).
 #[unsafe(no_mangle)]
 pub extern "C" fn SSL_CIPHER_get_id(c: *const SSL_CIPHER) -> u32 {
     handle::cipher(c).map_or(0, |c| c.id)
@@ -46,7 +48,9 @@ pub extern "C" fn SSL_CIPHER_get_id(c: *const SSL_CIPHER) -> u32 {
 
 /// Returns the suite's OpenSSL name (e.g. "ECDHE-RSA-AES128-GCM-SHA256"), a static string, or
 /// "(NONE)" for NULL or a pointer that is not one of this library's `SSL_CIPHER`s (OpenSSL
-/// answers "(NONE)" for NULL). Never NULL; thread-safe.
+/// answers "(NONE)" for NULL). Never NULL.
+///
+/// Thread-safe (ciphers are immutable statics).
 #[unsafe(no_mangle)]
 pub extern "C" fn SSL_CIPHER_get_name(c: *const SSL_CIPHER) -> *const c_char {
     guard(NONE_NAME.as_ptr(), || {
@@ -59,6 +63,8 @@ pub extern "C" fn SSL_CIPHER_get_name(c: *const SSL_CIPHER) -> *const c_char {
 /// Sets the session's cipher. Returns 1; 0 when `s` is NULL or `cipher` is not NULL and not
 /// one of this library's `SSL_CIPHER`s. A NULL `cipher` clears it, so that `i2d_SSL_SESSION`
 /// then writes nothing (OpenSSL keeps encoding the id of a decoded session's cipher).
+///
+/// Thread-safe (the session's fields are behind its own lock).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set_cipher(s: *mut SSL_SESSION, cipher: *const SSL_CIPHER) -> c_int {
     guard(0, || {
@@ -79,6 +85,8 @@ pub unsafe extern "C" fn SSL_SESSION_set_cipher(s: *mut SSL_SESSION, cipher: *co
 }
 
 /// Returns the session's cipher (static, never freed), or NULL when it has none or `s` is NULL.
+///
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get0_cipher(s: *const SSL_SESSION) -> *const SSL_CIPHER {
     guard(std::ptr::null(), || {
