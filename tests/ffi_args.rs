@@ -18,11 +18,19 @@ use sesscache::ffi::ssl_session::*;
 
 use common::{ctx, session};
 
-unsafe extern "C" fn new_cb(_: *mut SSL, _: *mut SSL_SESSION) -> c_int {
-    0
+thread_local! {
+    static REMOVE_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
-unsafe extern "C" fn remove_cb(_: *mut SSL_CTX, _: *mut SSL_SESSION) {}
-unsafe extern "C" fn get_cb(_: *mut SSL, _: *const c_uchar, _: c_int, _: *mut c_int) -> *mut SSL_SESSION {
+
+unsafe extern "C" fn new_cb(_: *mut SSL, _: *mut SSL_SESSION) -> c_int {
+    42
+}
+unsafe extern "C" fn remove_cb(_: *mut SSL_CTX, _: *mut SSL_SESSION) {
+    REMOVE_CALLS.set(REMOVE_CALLS.get() + 1);
+}
+unsafe extern "C" fn get_cb(_: *mut SSL, _: *const c_uchar, _: c_int, copy: *mut c_int) -> *mut SSL_SESSION {
+    // SAFETY: the caller passes a writable `copy`.
+    unsafe { *copy = 7 };
     null_mut()
 }
 unsafe extern "C" fn gen_cb(_: *mut SSL, _: *mut c_uchar, _: *mut c_uint) -> c_int {
@@ -183,18 +191,20 @@ fn ctx_sid_ctx_lengths() {
 #[test]
 fn callbacks_set_get_clear() {
     let c = ctx();
-    let addr = |f: Option<usize>| f.unwrap_or(0);
-    // SAFETY: `c` is live; the callbacks are never called here.
+    // SAFETY: `c` is live; the callbacks are called only through what the getters return.
     unsafe {
         SSL_CTX_sess_set_new_cb(c, Some(new_cb));
         SSL_CTX_sess_set_remove_cb(c, Some(remove_cb));
         SSL_CTX_sess_set_get_cb(c, Some(get_cb));
-        assert_eq!(addr(SSL_CTX_sess_get_new_cb(c).map(|f| f as *const () as usize)), new_cb as *const () as usize);
-        assert_eq!(
-            addr(SSL_CTX_sess_get_remove_cb(c).map(|f| f as *const () as usize)),
-            remove_cb as *const () as usize
-        );
-        assert_eq!(addr(SSL_CTX_sess_get_get_cb(c).map(|f| f as *const () as usize)), get_cb as *const () as usize);
+        // The getters return the installed functions: calling them shows which they are
+        // (function addresses are not comparable under Miri).
+        assert_eq!(SSL_CTX_sess_get_new_cb(c).unwrap()(null_mut(), null_mut()), 42);
+        REMOVE_CALLS.set(0);
+        SSL_CTX_sess_get_remove_cb(c).unwrap()(null_mut(), null_mut());
+        assert_eq!(REMOVE_CALLS.get(), 1);
+        let mut copy = 1;
+        assert_eq!(SSL_CTX_sess_get_get_cb(c).unwrap()(null_mut(), null(), 0, &mut copy), null_mut());
+        assert_eq!(copy, 7);
         assert_eq!(SSL_CTX_set_generate_session_id(c, Some(gen_cb)), 1);
         SSL_CTX_sess_set_new_cb(c, None);
         SSL_CTX_sess_set_remove_cb(c, None);

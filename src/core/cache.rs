@@ -824,7 +824,7 @@ mod tests {
 
     #[test]
     fn model_random_sequences() {
-        let (seqs, ops) = if cfg!(miri) { (3, 60) } else { (200, 300) };
+        let (seqs, ops) = if cfg!(miri) { (2, 30) } else { (200, 300) };
         for seed in 0..seqs {
             run_model(0x5e55_cac4e ^ seed, ops);
         }
