@@ -404,3 +404,361 @@ pub fn handshake<KC: HandshakeHooks<SessionRef>, KS: HandshakeHooks<SessionRef>>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The handshake scenarios of spec Appendix A.3 (TLS 1.2, `SSL_OP_NO_TICKET`), driven
+    //! through [`handshake`] with explicit times and deterministic test hooks.
+
+    use std::cell::{Cell, RefCell};
+
+    use super::*;
+    use crate::core::stats::Stat;
+
+    const T0: i64 = 1_700_000_000;
+
+    /// Test callbacks: an external cache that keeps copies of new sessions (as an application
+    /// storing DER would) and can serve them back; counters; a deterministic random source.
+    #[derive(Default)]
+    struct TestHooks {
+        removed: Cell<usize>,
+        new_calls: Cell<usize>,
+        get_calls: Cell<usize>,
+        keep_new: Cell<bool>,
+        serve: Cell<bool>,
+        external: RefCell<Vec<SessionRef>>,
+        fixed_id: RefCell<Option<Vec<u8>>>,
+        rand: Cell<u64>,
+    }
+
+    impl RemoveHook<SessionRef> for TestHooks {
+        fn removed(&self, _s: &SessionRef) {
+            self.removed.set(self.removed.get() + 1);
+        }
+    }
+
+    impl HandshakeHooks<SessionRef> for TestHooks {
+        fn get_session(&self, id: &[u8]) -> Option<SessionRef> {
+            self.get_calls.set(self.get_calls.get() + 1);
+            if !self.serve.get() {
+                return None;
+            }
+            self.external.borrow().iter().find(|s| s.read(|f| f.id.as_slice() == id)).cloned()
+        }
+
+        fn new_session(&self, s: &SessionRef) {
+            self.new_calls.set(self.new_calls.get() + 1);
+            if self.keep_new.get() {
+                // A copy, as after i2d/d2i: another object, resumable, in no cache.
+                self.external.borrow_mut().push(Arc::new(Session::with_fields(s.fields())));
+            }
+        }
+
+        fn generate_id(&self, id: &mut [u8; MAX_ID_LENGTH], len: &mut u32) -> Option<bool> {
+            let fixed = self.fixed_id.borrow();
+            let v = fixed.as_ref()?;
+            id[..v.len()].copy_from_slice(v);
+            *len = v.len() as u32;
+            Some(true)
+        }
+
+        fn random(&self, buf: &mut [u8]) {
+            for b in buf.iter_mut() {
+                let x = self.rand.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+                self.rand.set(x);
+                *b = (x.wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 56) as u8;
+            }
+        }
+    }
+
+    /// One end's context and callbacks.
+    #[derive(Default)]
+    struct Side {
+        ctx: SessionCtx<SessionRef>,
+        hooks: TestHooks,
+    }
+
+    impl Side {
+        fn stat(&self, s: Stat) -> i32 {
+            self.ctx.stats().get(s)
+        }
+        fn number(&self) -> usize {
+            self.ctx.cache().len()
+        }
+    }
+
+    /// A handshake on two fresh connections; the client offers `offer`. Returns (completed,
+    /// client conn, server conn).
+    fn hs(client: &Side, server: &Side, offer: Option<&SessionRef>, now: i64) -> (bool, Conn, Conn) {
+        let cc = Conn::new(false, client.ctx.sid_ctx());
+        let sc = Conn::new(true, server.ctx.sid_ctx());
+        drop(cc.replace_session(offer.cloned()));
+        let ok = handshake(
+            &End { ctx: &client.ctx, hooks: &client.hooks, conn: &cc },
+            &End { ctx: &server.ctx, hooks: &server.hooks, conn: &sc },
+            now,
+        );
+        if ok {
+            assert_eq!(cc.is_hit(), sc.is_hit(), "both ends agree on resumption");
+            let ids = (cc.session().map(|s| s.read(|f| f.id)), sc.session().map(|s| s.read(|f| f.id)));
+            assert_eq!(ids.0, ids.1, "both ends hold the same session id");
+        }
+        (ok, cc, sc)
+    }
+
+    fn pair() -> (Side, Side) {
+        (Side::default(), Side::default())
+    }
+
+    #[test]
+    fn full_then_resume() {
+        let (c, s) = pair();
+        let (ok, cc, sc) = hs(&c, &s, None, T0);
+        assert!(ok && !sc.is_hit());
+        assert_eq!(s.number(), 1);
+        assert_eq!(s.hooks.new_calls.get(), 1);
+        let cached = sc.session().unwrap();
+        assert!(cached.is_cached());
+        assert_eq!(cached.read(|f| (f.version, f.timeout, f.verify_result)), (TLS1_2_VERSION, 7200, X509_V_OK));
+        let offer = cc.session().unwrap();
+        let (ok, cc2, sc2) = hs(&c, &s, Some(&offer), T0 + 1);
+        assert!(ok && sc2.is_hit() && cc2.is_hit());
+        assert!(Arc::ptr_eq(&sc2.session().unwrap(), &cached), "the server resumed the cached object");
+        assert_eq!(
+            [Stat::Accept, Stat::AcceptGood, Stat::Hits, Stat::Misses, Stat::CbHits].map(|x| s.stat(x)),
+            [2, 2, 1, 0, 0]
+        );
+        assert_eq!([Stat::Connect, Stat::ConnectGood, Stat::Hits].map(|x| c.stat(x)), [2, 2, 1]);
+        assert_eq!(s.number(), 1);
+        assert_eq!(c.number(), 0, "a default (SERVER) client context stores nothing");
+        assert_eq!(s.hooks.new_calls.get(), 1, "a resumption makes no new session");
+        s.ctx.cache().validate();
+    }
+
+    #[test]
+    fn expired_candidate_is_removed() {
+        let (c, s) = pair();
+        let (_, cc, _) = hs(&c, &s, None, T0);
+        let (ok, _, sc) = hs(&c, &s, cc.session().as_ref(), T0 + 7201);
+        assert!(ok && !sc.is_hit());
+        assert_eq!([Stat::Timeouts, Stat::Hits, Stat::Misses].map(|x| s.stat(x)), [1, 0, 0]);
+        assert_eq!(s.hooks.removed.get(), 1);
+        assert_eq!(s.number(), 1, "the old session went, the new one came");
+        assert_eq!(c.stat(Stat::Misses), 1, "the client counts a refused offer");
+        // Exactly at the expiry it still resumes.
+        let (c, s) = pair();
+        let (_, cc, _) = hs(&c, &s, None, T0);
+        assert!(hs(&c, &s, cc.session().as_ref(), T0 + 7200).2.is_hit());
+    }
+
+    /// The external-cache scenarios: full handshake, internal copy removed, two resumptions.
+    /// Returns (misses, cb_hits, hits, number) after each resumption.
+    fn external(mode: CacheMode) -> Vec<[i64; 4]> {
+        let (c, s) = pair();
+        s.ctx.set_mode(mode.bits());
+        s.hooks.keep_new.set(true);
+        s.hooks.serve.set(true);
+        let (ok, cc, sc) = hs(&c, &s, None, T0);
+        assert!(ok);
+        assert_eq!(s.hooks.external.borrow().len(), 1);
+        if let Some(cached) = sc.session().filter(|x| x.is_cached()) {
+            assert!(s.ctx.remove_session(&cached, &s.hooks));
+        }
+        let offer = cc.session().unwrap();
+        let mut out = vec![];
+        for i in 0..2 {
+            let (ok, _, sc) = hs(&c, &s, Some(&offer), T0 + 1 + i);
+            assert!(ok && sc.is_hit(), "resumption {i}");
+            let [m, cb, h] = [Stat::Misses, Stat::CbHits, Stat::Hits].map(|x| i64::from(s.stat(x)));
+            out.push([m, cb, h, s.number() as i64]);
+            s.ctx.cache().validate();
+        }
+        out
+    }
+
+    #[test]
+    fn external_cache_revives_into_the_internal_one() {
+        assert_eq!(external(CacheMode::SERVER), [[1, 1, 1, 1], [1, 1, 2, 1]]);
+    }
+
+    #[test]
+    fn external_cache_with_no_internal_store() {
+        assert_eq!(external(CacheMode::SERVER | CacheMode::NO_INTERNAL_STORE), [[1, 1, 1, 0], [2, 2, 2, 0]]);
+    }
+
+    #[test]
+    fn external_cache_with_no_internal_lookup() {
+        assert_eq!(external(CacheMode::SERVER | CacheMode::NO_INTERNAL_LOOKUP), [[0, 1, 1, 1], [0, 2, 2, 1]]);
+    }
+
+    #[test]
+    fn not_resumable_session_from_get_cb_is_refused() {
+        let (c, s) = pair();
+        s.hooks.keep_new.set(true);
+        s.hooks.serve.set(true);
+        let (_, cc, sc) = hs(&c, &s, None, T0);
+        s.ctx.remove_session(&sc.session().unwrap(), &s.hooks);
+        s.hooks.external.borrow()[0].mark_not_resumable();
+        let (ok, _, sc) = hs(&c, &s, cc.session().as_ref(), T0 + 1);
+        assert!(ok && !sc.is_hit(), "a full handshake follows");
+        assert_eq!([Stat::Misses, Stat::CbHits, Stat::Hits].map(|x| s.stat(x)), [1, 0, 0]);
+        assert_eq!(s.hooks.get_calls.get(), 1);
+    }
+
+    /// 300 handshakes: the first 255 at `T0`, the rest after every one of those expired.
+    fn auto_clear(mode: CacheMode) -> (usize, usize, usize, usize) {
+        let (c, s) = pair();
+        s.ctx.set_mode(mode.bits());
+        let mut after_255 = (0, 0);
+        for i in 1..=300 {
+            let now = if i <= 255 { T0 } else { T0 + 10_000 };
+            assert!(hs(&c, &s, None, now).0);
+            if i == 255 {
+                after_255 = (s.hooks.removed.get(), s.number());
+            }
+            if i == 256 {
+                return (after_255.0, after_255.1, s.hooks.removed.get(), s.number());
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn auto_clear_during_the_256th_handshake() {
+        assert_eq!(auto_clear(CacheMode::SERVER), (0, 255, 255, 1));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn no_auto_clear() {
+        let (c, s) = pair();
+        s.ctx.set_mode((CacheMode::SERVER | CacheMode::NO_AUTO_CLEAR).bits());
+        for i in 0..300 {
+            assert!(hs(&c, &s, None, if i < 255 { T0 } else { T0 + 10_000 }).0);
+        }
+        assert_eq!((s.hooks.removed.get(), s.number()), (0, 300));
+        assert_eq!(s.stat(Stat::AcceptGood), 300);
+    }
+
+    #[test]
+    fn sid_ctx_mismatch_is_a_silent_miss() {
+        let (c, s) = pair();
+        s.ctx.set_sid_ctx(Bytes32::new(b"A").unwrap());
+        let (_, cc, _) = hs(&c, &s, None, T0);
+        s.ctx.set_sid_ctx(Bytes32::new(b"B").unwrap());
+        let (ok, _, sc) = hs(&c, &s, cc.session().as_ref(), T0 + 1);
+        assert!(ok && !sc.is_hit());
+        assert_eq!([Stat::Hits, Stat::Misses].map(|x| s.stat(x)), [0, 0]);
+        assert_eq!(s.number(), 2);
+    }
+
+    #[test]
+    fn verify_peer_without_sid_ctx_fails_resumption() {
+        let (c, s) = pair();
+        let (_, cc, _) = hs(&c, &s, None, T0);
+        let ccon = Conn::new(false, Bytes32::EMPTY);
+        let scon = Conn::new(true, Bytes32::EMPTY);
+        scon.set_verify_mode(VERIFY_PEER);
+        drop(ccon.replace_session(cc.session()));
+        let ok = handshake(
+            &End { ctx: &c.ctx, hooks: &c.hooks, conn: &ccon },
+            &End { ctx: &s.ctx, hooks: &s.hooks, conn: &scon },
+            T0 + 1,
+        );
+        assert!(!ok);
+        assert_eq!([Stat::Accept, Stat::AcceptGood, Stat::Hits].map(|x| s.stat(x)), [2, 1, 0]);
+        // With VERIFY_PEER and no sid_ctx a new server session is not cached either.
+        let (c, s) = pair();
+        let scon = Conn::new(true, Bytes32::EMPTY);
+        scon.set_verify_mode(VERIFY_PEER);
+        let ccon = Conn::new(false, Bytes32::EMPTY);
+        let end_c = End { ctx: &c.ctx, hooks: &c.hooks, conn: &ccon };
+        assert!(handshake(&end_c, &End { ctx: &s.ctx, hooks: &s.hooks, conn: &scon }, T0));
+        assert_eq!((s.number(), s.hooks.new_calls.get()), (0, 0));
+    }
+
+    #[test]
+    fn update_time_does_not_refresh_on_internal_hit() {
+        let (c, s) = pair();
+        s.ctx.set_mode((CacheMode::SERVER | CacheMode::UPDATE_TIME).bits());
+        let (_, cc, sc) = hs(&c, &s, None, T0);
+        let (ok, _, sc2) = hs(&c, &s, cc.session().as_ref(), T0 + 100);
+        assert!(ok && sc2.is_hit());
+        assert_eq!(sc.session().unwrap().read(|f| f.time), T0);
+    }
+
+    #[test]
+    fn server_with_caching_off_sends_an_empty_id() {
+        let (c, s) = pair();
+        s.ctx.set_mode(CacheMode::empty().bits());
+        let (ok, cc, sc) = hs(&c, &s, None, T0);
+        assert!(ok);
+        assert!(sc.session().unwrap().read(|f| f.id.is_empty()));
+        assert!(!cc.session().unwrap().is_resumable());
+        assert_eq!(s.number(), 0);
+        let (ok, _, sc) = hs(&c, &s, cc.session().as_ref(), T0 + 1);
+        assert!(ok && !sc.is_hit());
+        assert_eq!([Stat::Misses, Stat::Hits].map(|x| s.stat(x)), [0, 0], "nothing offered, nothing looked up");
+    }
+
+    #[test]
+    fn lookups_happen_with_caching_off() {
+        let (_, s) = pair();
+        s.ctx.set_mode(CacheMode::empty().bits());
+        let sess = Arc::new(Session::new(T0));
+        sess.update(|f| {
+            f.version = TLS1_2_VERSION;
+            f.id = Bytes32::new(&[5; 32]).unwrap();
+        });
+        assert!(s.ctx.add_session(&sess, T0, &s.hooks), "add works in every mode");
+        let conn = Conn::new(true, Bytes32::EMPTY);
+        start(&s.ctx, &conn);
+        assert_eq!(server_lookup(&s.ctx, &s.hooks, &conn, &[5; 32], T0), Lookup::Resumed);
+        assert_eq!(server_lookup(&s.ctx, &s.hooks, &conn, &[5; 33], T0), Lookup::Fatal);
+        assert_eq!(server_lookup(&s.ctx, &s.hooks, &conn, &[], T0), Lookup::NotFound);
+        assert_eq!(server_lookup(&s.ctx, &s.hooks, &conn, &[6; 32], T0), Lookup::NotFound);
+        assert_eq!([Stat::Hits, Stat::Misses].map(|x| s.stat(x)), [1, 1]);
+    }
+
+    #[test]
+    fn client_side_caching() {
+        let (c, s) = pair();
+        c.ctx.set_mode(CacheMode::CLIENT.bits());
+        let (_, cc, _) = hs(&c, &s, None, T0);
+        assert_eq!((c.number(), c.hooks.new_calls.get()), (1, 1));
+        assert!(cc.session().unwrap().is_cached());
+        let (ok, _, _) = hs(&c, &s, cc.session().as_ref(), T0 + 1);
+        assert!(ok);
+        assert_eq!((c.number(), c.hooks.new_calls.get()), (1, 1), "a client hit stores nothing");
+    }
+
+    #[test]
+    fn renegotiation_counters() {
+        let (c, s) = pair();
+        let cc = Conn::new(false, Bytes32::EMPTY);
+        let sc = Conn::new(true, Bytes32::EMPTY);
+        for i in 0..2 {
+            let ends =
+                (End { ctx: &c.ctx, hooks: &c.hooks, conn: &cc }, End { ctx: &s.ctx, hooks: &s.hooks, conn: &sc });
+            assert!(handshake(&ends.0, &ends.1, T0 + i));
+        }
+        assert_eq!([Stat::Accept, Stat::AcceptRenegotiate, Stat::AcceptGood].map(|x| s.stat(x)), [1, 1, 2]);
+        assert_eq!([Stat::Connect, Stat::ConnectRenegotiate, Stat::ConnectGood].map(|x| c.stat(x)), [1, 1, 2]);
+        assert!(sc.is_hit(), "the second handshake resumed the first session");
+    }
+
+    #[test]
+    fn generated_ids_are_checked() {
+        let (c, s) = pair();
+        *s.hooks.fixed_id.borrow_mut() = Some(vec![9; 16]);
+        let (ok, _, sc) = hs(&c, &s, None, T0);
+        assert!(ok);
+        assert_eq!(sc.session().unwrap().read(|f| f.id.as_slice().to_vec()), vec![9; 16]);
+        // The same id again conflicts with the cached session: the handshake fails.
+        assert!(!hs(&c, &s, None, T0).0);
+        *s.hooks.fixed_id.borrow_mut() = Some(vec![]);
+        assert!(!hs(&c, &s, None, T0).0, "an empty generated id is refused");
+        assert_eq!(s.number(), 1);
+    }
+}

@@ -1,0 +1,201 @@
+//! Four threads on one context: adds, lookups, removals, flushes, repositions and
+//! `has_session` interleaved; the index and the expiry order must agree at the end and every
+//! session must be freed. Once on the core (with `validate()`), once through the C ABI.
+
+mod common;
+
+use std::os::raw::c_long;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sesscache::core::context::{RemoveHook, SessionCtx};
+use sesscache::core::key::Bytes32;
+use sesscache::core::session::{Session, SessionRef};
+use sesscache::ffi::ctrl::*;
+use sesscache::ffi::driver::*;
+use sesscache::ffi::method::*;
+use sesscache::ffi::ssl::*;
+use sesscache::ffi::ssl_ctx::*;
+use sesscache::ffi::ssl_session::*;
+
+use common::Leaks;
+
+const THREADS: u64 = 4;
+const OPS: usize = if cfg!(miri) { 40 } else { 4000 };
+const T0: i64 = 1_700_000_000;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Default)]
+struct Count(AtomicUsize);
+
+impl RemoveHook<SessionRef> for Count {
+    fn removed(&self, s: &SessionRef) {
+        // The callback runs with no lock held: it may look at the session and the cache.
+        let _ = s.is_cached();
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn core_four_threads() {
+    let leaks = Leaks::start();
+    let ctx = SessionCtx::<SessionRef>::new();
+    ctx.set_size(48);
+    let hooks = Count::default();
+    let added = AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        for t in 0..THREADS {
+            let (ctx, hooks, added) = (&ctx, &hooks, &added);
+            sc.spawn(move || {
+                let mut r = Rng(t);
+                let mut mine: Vec<SessionRef> = Vec::new();
+                for _ in 0..OPS {
+                    let id = [r.below(96) as u8; 32];
+                    match r.below(100) {
+                        0..=34 => {
+                            let s = Arc::new(Session::new(T0 + r.below(100) as i64));
+                            s.update(|f| {
+                                f.version = 0x0303;
+                                f.id = Bytes32::new(&id).unwrap();
+                                f.timeout = r.below(200) as i64;
+                            });
+                            if ctx.add_session(&s, T0, hooks) {
+                                added.fetch_add(1, Ordering::Relaxed);
+                            }
+                            mine.push(s);
+                            if mine.len() > 16 {
+                                mine.remove(0);
+                            }
+                        }
+                        35..=44 if !mine.is_empty() => {
+                            let s = &mine[r.below(mine.len() as u64) as usize];
+                            if ctx.add_session(s, T0, hooks) {
+                                added.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        45..=54 if !mine.is_empty() => {
+                            let s = mine[r.below(mine.len() as u64) as usize].clone();
+                            ctx.remove_session(&s, hooks);
+                            assert!(s.is_not_resumable());
+                        }
+                        55..=64 if !mine.is_empty() => {
+                            let s = &mine[r.below(mine.len() as u64) as usize];
+                            let t = T0 + r.below(300) as i64;
+                            s.update_expiry(|f| f.time = t);
+                        }
+                        65..=69 => {
+                            ctx.flush(T0 + r.below(300) as i64, hooks);
+                        }
+                        70..=84 => {
+                            if let Some(s) =
+                                ctx.cache().get(&sesscache::core::key::SessionKey::from_slice(0x0303, &id).unwrap())
+                            {
+                                assert_eq!(
+                                    s.read(|f| f.id.as_slice().to_vec()),
+                                    id.to_vec(),
+                                    "a lookup returns its key"
+                                );
+                            }
+                        }
+                        _ => {
+                            let _ = ctx.has_session(0x0303, &id);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    ctx.cache().validate();
+    let left = ctx.cache().len();
+    assert!(left <= 47, "a cache of size 48 holds at most 47");
+    assert_eq!(ctx.cache().snapshot().len(), left);
+    assert_eq!(ctx.flush(0, &hooks), left);
+    ctx.cache().validate();
+    assert!(ctx.cache().is_empty());
+    // Replacements (same key, another object) leave without a callback, so only a bound holds.
+    assert!(hooks.0.load(Ordering::Relaxed) > 0 && added.load(Ordering::Relaxed) > left);
+    drop(ctx);
+    leaks.check();
+}
+
+static REMOVED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_remove(ctx: *mut SSL_CTX, _s: *mut SSL_SESSION) {
+    // SAFETY: a live context; re-entering is allowed.
+    let _ = unsafe { SSL_CTX_sess_number(ctx) };
+    REMOVED.fetch_add(1, Ordering::Relaxed);
+}
+
+#[test]
+fn ffi_four_threads_with_handshakes() {
+    let leaks = Leaks::start();
+    // SAFETY: every object is live while used; the context outlives the threads.
+    unsafe {
+        let sctx = SSL_CTX_new(TLS_server_method());
+        let cctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_sess_set_cache_size(sctx, 64);
+        SSL_CTX_sess_set_remove_cb(sctx, Some(count_remove));
+        let (sp, cp) = (sctx as usize, cctx as usize);
+        let ops = OPS / 8;
+        std::thread::scope(|sc| {
+            for t in 0..THREADS {
+                sc.spawn(move || {
+                    let (sctx, cctx) = (sp as *mut SSL_CTX, cp as *mut SSL_CTX);
+                    let mut r = Rng(100 + t);
+                    let mut offer: *mut SSL_SESSION = std::ptr::null_mut();
+                    for _ in 0..ops {
+                        let (server, client) = (SSL_new(sctx), SSL_new(cctx));
+                        match r.below(10) {
+                            0..=5 => {
+                                SSL_set_session(client, offer);
+                                assert_eq!(sesscache_handshake(client, server), 1);
+                                SSL_SESSION_free(offer);
+                                offer = SSL_get1_session(client);
+                                let id = SSL_SESSION_get_id(offer, std::ptr::null_mut());
+                                let _ = SSL_has_matching_session_id(server, id, 32);
+                            }
+                            6 => {
+                                if !offer.is_null() {
+                                    SSL_CTX_remove_session(sctx, offer);
+                                }
+                            }
+                            7 => SSL_CTX_flush_sessions(sctx, sesscache::core::time::now() as c_long + 8000),
+                            _ => {
+                                let s = common::session(r.below(200) as u8, 100);
+                                SSL_CTX_add_session(sctx, s);
+                                SSL_SESSION_free(s);
+                            }
+                        }
+                        SSL_free(server);
+                        SSL_free(client);
+                    }
+                    SSL_SESSION_free(offer);
+                });
+            }
+        });
+        let n = SSL_CTX_sess_number(sctx);
+        assert!((0..64).contains(&n));
+        assert!(SSL_CTX_sess_hits(sctx) > 0, "some handshakes resumed");
+        assert_eq!(SSL_CTX_sess_accept(sctx), SSL_CTX_sess_accept_good(sctx));
+        assert_eq!(leaks.delta(), n, "only cached sessions are alive");
+        let before = REMOVED.load(Ordering::Relaxed);
+        SSL_CTX_free(sctx);
+        assert_eq!(REMOVED.load(Ordering::Relaxed) - before, n as usize);
+        SSL_CTX_free(cctx);
+    }
+    leaks.check();
+}
