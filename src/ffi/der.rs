@@ -86,7 +86,7 @@ pub unsafe extern "C" fn d2i_SSL_SESSION(
             return std::ptr::null_mut();
         }
         // SAFETY: the caller's buffer at `*pp` holds `length` readable bytes.
-        let Some(input) = (unsafe { handle::bytes(start, len) }) else { return std::ptr::null_mut() };
+        let Some(input) = (unsafe { handle::bytes(start, len, usize::MAX) }) else { return std::ptr::null_mut() };
         let Ok((d, consumed)) = der::decode(input, time::now()) else { return std::ptr::null_mut() };
         // SAFETY: a non-NULL `a` is valid for reading a pointer.
         let target = unsafe { handle::read_ptr(a) }.filter(|p| !p.is_null());

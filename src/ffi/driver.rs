@@ -66,7 +66,9 @@ pub unsafe extern "C" fn sesscache_handshake_start(ssl: *mut SSL) -> c_int {
 pub unsafe extern "C" fn sesscache_server_lookup(ssl: *mut SSL, id: *const c_uchar, id_len: c_uint) -> c_int {
     guard(-1, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`; `id` has `id_len` bytes.
-        let (Some(s), Some(id)) = (unsafe { handle::ssl(ssl) }, unsafe { handle::bytes(id, id_len as usize) }) else {
+        let (Some(s), Some(id)) =
+            (unsafe { handle::ssl(ssl) }, unsafe { handle::bytes(id, id_len as usize, usize::MAX) })
+        else {
             return -1;
         };
         match handshake::server_lookup(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, id, handle::now()) {

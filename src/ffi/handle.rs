@@ -9,7 +9,7 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crate::core::cipher::{Cipher, CIPHERS};
@@ -24,11 +24,16 @@ pub fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
 }
 
 /// The bytes at `p..p+len`; an empty slice when `len == 0` (whatever `p` is), `None` for a NULL
-/// `p` with a non-zero length.
+/// `p` with a non-zero length, and `None` when `len` exceeds `max` — checked before anything is
+/// read, so an oversized length never makes a slice larger than the caller's buffer.
 ///
 /// # Safety
-/// A non-NULL `p` must point to `len` readable bytes that stay unchanged for `'a`.
-pub unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
+/// A non-NULL `p` with `len <= max` must point to `len` readable bytes that stay unchanged
+/// for `'a`.
+pub unsafe fn bytes<'a>(p: *const u8, len: usize, max: usize) -> Option<&'a [u8]> {
+    if len > max {
+        return None;
+    }
     if len == 0 {
         return Some(&[]);
     }
@@ -195,9 +200,17 @@ pub fn ctx_try_up_ref(c: &SSL_CTX) -> bool {
 }
 
 impl CtxRef {
-    /// Takes a new reference on `c`; `None` when `c` is being destroyed.
-    pub fn new(c: &SSL_CTX) -> Option<CtxRef> {
-        ctx_try_up_ref(c).then(|| CtxRef(NonNull::from(c)))
+    /// Takes a new reference on the context behind `p`; `None` for NULL or when it is being
+    /// destroyed. The pointer is kept as C gave it (from `Box::into_raw`), so that the last
+    /// release may free through it.
+    ///
+    /// # Safety
+    /// A non-NULL `p` must be a context on which the caller holds a reference.
+    pub unsafe fn new(p: *mut SSL_CTX) -> Option<CtxRef> {
+        // SAFETY: per the contract.
+        let c = unsafe { ctx(p) }?;
+        let p = NonNull::new(p)?;
+        ctx_try_up_ref(c).then_some(CtxRef(p))
     }
 
     /// The pointer C knows the context by.
@@ -258,29 +271,29 @@ pub unsafe fn ssl_release(p: *const SSL) {
 // ---- C function pointers, stored in atomics. ----
 
 /// An optional C function pointer (`F` is `Option<extern "C" fn ...>`), readable and writable
-/// from any thread.
+/// from any thread. Kept as a pointer (not an integer) so that its provenance survives.
 pub struct FnSlot<F: Copy> {
-    raw: AtomicUsize,
+    raw: AtomicPtr<()>,
     _f: PhantomData<F>,
 }
 
 impl<F: Copy> Default for FnSlot<F> {
     fn default() -> Self {
-        FnSlot { raw: AtomicUsize::new(0), _f: PhantomData }
+        FnSlot { raw: AtomicPtr::new(std::ptr::null_mut()), _f: PhantomData }
     }
 }
 
 impl<F: Copy> FnSlot<F> {
-    const IS_FN_SIZED: () = assert!(std::mem::size_of::<F>() == std::mem::size_of::<usize>());
+    const IS_FN_SIZED: () = assert!(std::mem::size_of::<F>() == std::mem::size_of::<*mut ()>());
 
     /// Stores `f` (NULL clears the slot).
     ///
     /// # Safety
-    /// `F` must be `Option<fn pointer>`, whose NULL is `None` and whose size is a usize's.
+    /// `F` must be `Option<fn pointer>`, whose NULL is `None` and whose size is a pointer's.
     pub unsafe fn set(&self, f: F) {
         let () = Self::IS_FN_SIZED;
-        // SAFETY: `F` is an optional function pointer of the size of a usize (checked above).
-        let v = unsafe { std::mem::transmute_copy::<F, usize>(&f) };
+        // SAFETY: `F` is an optional function pointer of the size of a pointer (checked above).
+        let v = unsafe { std::mem::transmute_copy::<F, *mut ()>(&f) };
         self.raw.store(v, Ordering::Release);
     }
 
@@ -288,8 +301,8 @@ impl<F: Copy> FnSlot<F> {
     pub fn get(&self) -> F {
         let () = Self::IS_FN_SIZED;
         let v = self.raw.load(Ordering::Acquire);
-        // SAFETY: `v` was stored by `set` from a valid `F`, or is 0, which is `None`.
-        unsafe { std::mem::transmute_copy::<usize, F>(&v) }
+        // SAFETY: `v` was stored by `set` from a valid `F`, or is NULL, which is `None`.
+        unsafe { std::mem::transmute_copy::<*mut (), F>(&v) }
     }
 }
 

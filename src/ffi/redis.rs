@@ -17,6 +17,7 @@ use super::handle::{self, guard};
 use super::ssl::SSL;
 use super::ssl_ctx::SSL_CTX;
 use super::ssl_session::SSL_SESSION;
+use crate::core::key::MAX_ID_LENGTH;
 
 /// `sesscache_redis_stat`: lookups that returned a session.
 pub const SESSCACHE_REDIS_HITS: c_int = 0;
@@ -145,9 +146,9 @@ unsafe extern "C" fn redis_get_cb(
 ) -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || {
         // SAFETY: called by the library with a live SSL and `len` bytes of id at `data`.
-        let (Some(ssl), Some(id)) =
-            (unsafe { handle::ssl(ssl) }, unsafe { handle::bytes(data, usize::try_from(len).unwrap_or(0)) })
-        else {
+        let (Some(ssl), Some(id)) = (unsafe { handle::ssl(ssl) }, unsafe {
+            handle::bytes(data, usize::try_from(len).unwrap_or(0), MAX_ID_LENGTH)
+        }) else {
             return std::ptr::null_mut();
         };
         let Some(store) = store_of(ssl.ctx()) else { return std::ptr::null_mut() };

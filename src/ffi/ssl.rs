@@ -10,6 +10,7 @@ use super::callbacks::{SSL_verify_cb, GEN_SESSION_CB};
 use super::handle::{self, guard, CtxRef, FnSlot};
 use super::ssl_ctx::SSL_CTX;
 use super::ssl_session::SSL_SESSION;
+use crate::core::key::MAX_ID_LENGTH;
 
 /// A connection: its cache-relevant state and one reference on its context.
 pub struct SSL {
@@ -45,7 +46,8 @@ pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
         let Some(c) = (unsafe { handle::ctx(ctx) }) else { return std::ptr::null_mut() };
         // A context whose last reference is gone (a remove callback during its final flush)
         // cannot get new connections.
-        let Some(ctx_ref) = CtxRef::new(c) else { return std::ptr::null_mut() };
+        // SAFETY: `ctx` is the caller's non-NULL context pointer, as above.
+        let Some(ctx_ref) = (unsafe { CtxRef::new(ctx) }) else { return std::ptr::null_mut() };
         let ssl = SSL { conn: Conn::new(c.server_role, c.core.sid_ctx()), ctx: ctx_ref, generate: FnSlot::default() };
         // SAFETY: the slot holds extern "C" fn pointers.
         unsafe { ssl.generate.set(c.callbacks.generate.get()) };
@@ -126,7 +128,8 @@ pub unsafe extern "C" fn SSL_set_session_id_context(
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
         let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
         // SAFETY: a non-NULL `sid_ctx` points to `sid_ctx_len` bytes.
-        let Some(v) = (unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize) }).and_then(Bytes32::new) else {
+        let Some(v) = (unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) }).and_then(Bytes32::new)
+        else {
             return 0;
         };
         s.conn.set_sid_ctx(v);
@@ -209,7 +212,7 @@ pub unsafe extern "C" fn SSL_has_matching_session_id(ssl: *const SSL, id: *const
             return 0;
         }
         // SAFETY: a non-NULL `id` points to `id_len` bytes.
-        let Some(id) = (unsafe { handle::bytes(id, id_len as usize) }) else { return 0 };
+        let Some(id) = (unsafe { handle::bytes(id, id_len as usize, MAX_ID_LENGTH) }) else { return 0 };
         c_int::from(s.ctx().core.has_session(s.conn.version(), id))
     })
 }

@@ -32,7 +32,7 @@ pub unsafe extern "C" fn SSL_CIPHER_find(ssl: *mut SSL, ptr: *const c_uchar) -> 
     let _ = ssl;
     guard(std::ptr::null(), || {
         // SAFETY: a non-NULL `ptr` points to the 2 bytes of a cipher code.
-        let Some(code) = (unsafe { handle::bytes(ptr, 2) }) else { return std::ptr::null() };
+        let Some(code) = (unsafe { handle::bytes(ptr, 2, 2) }) else { return std::ptr::null() };
         cipher::find_by_code(code[0], code[1]).map_or(std::ptr::null(), handle::cipher_ptr)
     })
 }

@@ -12,6 +12,7 @@ use super::callbacks::{CallbackSlots, GetSessionCb, Hooks, NewSessionCb, RemoveS
 use super::handle::{self, guard};
 use super::method::SSL_METHOD;
 use super::ssl_session::SSL_SESSION;
+use crate::core::key::MAX_ID_LENGTH;
 
 /// A context: the cache state, its callbacks and the C reference count.
 pub struct SSL_CTX {
@@ -124,7 +125,8 @@ pub unsafe extern "C" fn SSL_CTX_set_session_id_context(
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
         let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
         // SAFETY: a non-NULL `sid_ctx` points to `sid_ctx_len` bytes.
-        let Some(v) = (unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize) }).and_then(Bytes32::new) else {
+        let Some(v) = (unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) }).and_then(Bytes32::new)
+        else {
             return 0;
         };
         c.core.set_sid_ctx(v);

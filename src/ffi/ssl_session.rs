@@ -7,6 +7,7 @@ use crate::core::key::Bytes32;
 use crate::core::session::Session;
 
 use super::handle::{self, guard};
+use crate::core::key::MAX_ID_LENGTH;
 
 /// The C name of [`Session`].
 pub type SSL_SESSION = Session;
@@ -79,7 +80,8 @@ pub unsafe extern "C" fn SSL_SESSION_get_id(s: *const SSL_SESSION, len: *mut c_u
 pub unsafe extern "C" fn SSL_SESSION_set1_id(s: *mut SSL_SESSION, sid: *const c_uchar, sid_len: c_uint) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`; `sid` has `sid_len` bytes.
-        let (Some(s), Some(id)) = (unsafe { handle::session(s) }, unsafe { handle::bytes(sid, sid_len as usize) })
+        let (Some(s), Some(id)) =
+            (unsafe { handle::session(s) }, unsafe { handle::bytes(sid, sid_len as usize, MAX_ID_LENGTH) })
         else {
             return 0;
         };
@@ -126,7 +128,7 @@ pub unsafe extern "C" fn SSL_SESSION_set1_id_context(
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`; `sid_ctx` has the bytes.
         let (Some(s), Some(v)) =
-            (unsafe { handle::session(s) }, unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize) })
+            (unsafe { handle::session(s) }, unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) })
         else {
             return 0;
         };
@@ -262,7 +264,9 @@ pub unsafe extern "C" fn SSL_SESSION_get_master_key(s: *const SSL_SESSION, out: 
 pub unsafe extern "C" fn SSL_SESSION_set1_master_key(s: *mut SSL_SESSION, in_: *const c_uchar, len: usize) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`; `in_` has `len` bytes.
-        let (Some(s), Some(key)) = (unsafe { handle::session(s) }, unsafe { handle::bytes(in_, len) }) else {
+        let (Some(s), Some(key)) = (unsafe { handle::session(s) }, unsafe {
+            handle::bytes(in_, len, crate::core::session::MAX_MASTER_KEY_LENGTH)
+        }) else {
             return 0;
         };
         if key.len() > crate::core::session::MAX_MASTER_KEY_LENGTH {
