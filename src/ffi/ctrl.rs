@@ -64,6 +64,7 @@ pub unsafe extern "C" fn SSL_CTX_ctrl(ctx: *mut SSL_CTX, cmd: c_int, larg: c_lon
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
         let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
+        // divergence: only the session-cache commands exist here; the others configure TLS.
         let Some(cmd) = Ctrl::decode(cmd) else { return 0 };
         let core = &c.core;
         match cmd {

@@ -66,6 +66,7 @@ pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
 /// again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_free(ssl: *mut SSL) {
+    // divergence: no TLS, no shutdown state, so freeing never removes a "bad" session.
     guard((), || {
         if !ssl.is_null() {
             // SAFETY: the caller gives up its reference on a live `ssl`.
