@@ -126,6 +126,15 @@ echo "G stats: $(grep '^ctx=' "$D/G.stats" | head -n1)"
 check 'reused "$h" && reused "$g2"' "NO_INTERNAL_STORE: both servers resume through Redis"
 check 'grep -qE "^ctx=[0-9]+ live=0 number=0 .* hits=1 cb_hits=1 " "$D/G.stats"' "G: nothing cached internally, 1 cb_hit"
 
+echo "== the program's own external cache (s_server -ext_cache) keeps working, Redis behind it"
+server X 2 SESSCACHE_REDIS="$URL" -- -ext_cache; server Y 1 SESSCACHE_REDIS="$URL" -- -ext_cache
+x=$(client X -sess_out "$D/s5.pem"); y=$(client Y -sess_in "$D/s5.pem"); x2=$(client X -sess_in "$D/s5.pem")
+done_server X; done_server Y
+echo "X: $x"; echo "Y: $y"; echo "X again: $x2"
+echo "X stats: $(redis_line X)"; echo "Y stats: $(redis_line Y)"
+check 'reused "$y" && reused "$x2" && [ "$(stat_of X hits)" = 0 ] && [ "$(stat_of Y hits)" = 1 ]' \
+  "-ext_cache: X resumes from its own cache, Y from Redis"
+
 echo "== a corrupt value: a miss, counted"
 server I 1 SESSCACHE_REDIS="$URL" --
 key=$(key_of "$D/s1.pem")
