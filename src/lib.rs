@@ -2,14 +2,15 @@
 //!
 //! - [`core`]: the cache in safe Rust (sessions, the sharded index and expiry order,
 //!   statistics, the handshake steps). It knows nothing of C.
-//! - `redis_store` (feature `redis`): a Redis session store with a bounded wait per operation.
+//! - `redis_store` (feature `redis-store`, part of `redis`): a Redis session store with a bounded
+//!   wait per operation, shared by `sesscache_redis_attach` and the preload's fleet mode.
 //! - `ffi`: the `extern "C"` shell (feature `capi`), one file per C type; `ffi/handle.rs` is
 //!   the only place raw pointers are turned into references and back.
 #![deny(missing_docs)]
 
 pub mod core;
 
-#[cfg(feature = "redis")]
+#[cfg(feature = "redis-store")]
 pub mod redis_store;
 
 #[cfg(feature = "capi")]

@@ -203,6 +203,13 @@ impl RedisStore {
     }
 }
 
+/// The TTL of a session created at `time` with a lifetime of `timeout` seconds, at `now`: its
+/// remaining lifetime in seconds, `None` when nothing is left.
+pub fn remaining_ttl(time: i64, timeout: i64, now: i64) -> Option<u64> {
+    let ttl = time.saturating_add(timeout).saturating_sub(now);
+    u64::try_from(ttl).ok().filter(|&t| t > 0)
+}
+
 /// The key of a session: `sesscache:<hex sid_ctx>:<hex id>`, so that services with different
 /// session-id contexts never see each other's sessions.
 pub fn session_key(sid_ctx: &[u8], id: &[u8]) -> Vec<u8> {
@@ -227,6 +234,14 @@ mod tests {
         assert_eq!(session_key(b"\x01\xab", b"\xff\x00"), b"sesscache:01ab:ff00".to_vec());
         assert_eq!(session_key(b"", b"\x01"), b"sesscache::01".to_vec());
         assert_ne!(session_key(b"\x01", b"\x02\x03"), session_key(b"\x01\x02", b"\x03"));
+    }
+
+    #[test]
+    fn ttl_is_the_remaining_lifetime() {
+        assert_eq!(remaining_ttl(100, 300, 150), Some(250));
+        assert_eq!(remaining_ttl(100, 300, 400), None);
+        assert_eq!(remaining_ttl(100, 300, 500), None);
+        assert_eq!(remaining_ttl(i64::MAX, i64::MAX, 0), Some(i64::MAX as u64));
     }
 
     #[test]

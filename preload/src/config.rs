@@ -2,9 +2,11 @@
 //! is ignored: the host keeps running with the default.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use once_cell::sync::Lazy;
 use sesscache::core::mode::CacheMode;
+use sesscache::redis_store::{RedisStore, DEFAULT_TIMEOUT};
 
 use crate::handle::stderr_line;
 
@@ -21,12 +23,19 @@ pub struct Config {
     pub stats: Option<PathBuf>,
     /// `SESSCACHE_LOG=1`: one stderr line per cache event.
     pub log: bool,
+    /// `SESSCACHE_REDIS=redis://host:port/db`: fleet mode, every context's sessions also in Redis.
+    pub redis: Option<String>,
+    /// `SESSCACHE_REDIS_TIMEOUT_MS`: the bound on one Redis operation (default 50 ms).
+    pub redis_timeout: Option<Duration>,
 }
+
+/// The longest `SESSCACHE_REDIS_TIMEOUT_MS` accepted: a handshake should never wait longer.
+const MAX_REDIS_TIMEOUT_MS: u64 = 10_000;
 
 static CONFIG: Lazy<Config> = Lazy::new(|| {
     let (cfg, errors) = Config::parse(|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()));
     for e in errors {
-        stderr_line(&format!("sesscache preload: {e}; using the default"));
+        stderr_line(&format!("sesscache preload: {e}"));
     }
     cfg
 });
@@ -42,7 +51,8 @@ impl Config {
     pub fn parse(get: impl Fn(&str) -> Option<String>) -> (Config, Vec<String>) {
         let mut cfg = Config::default();
         let mut errors = Vec::new();
-        let mut bad = |name: &str, v: &str, why: &str| errors.push(format!("ignoring {name}={v:?}: {why}"));
+        let mut bad =
+            |name: &str, v: &str, why: &str| errors.push(format!("ignoring {name}={v:?}: {why}; using the default"));
         if let Some(v) = get("SESSCACHE_SIZE") {
             match v.trim().parse::<u64>() {
                 Ok(n) if i64::try_from(n).is_ok() => cfg.size = Some(n),
@@ -80,7 +90,30 @@ impl Config {
                 _ => bad("SESSCACHE_LOG", &v, "expected 1 or 0"),
             }
         }
+        if let Some(v) = get("SESSCACHE_REDIS_TIMEOUT_MS") {
+            match v.trim().parse::<u64>() {
+                Ok(ms) if (1..=MAX_REDIS_TIMEOUT_MS).contains(&ms) => {
+                    cfg.redis_timeout = Some(Duration::from_millis(ms));
+                }
+                _ => bad("SESSCACHE_REDIS_TIMEOUT_MS", &v, "expected milliseconds, 1 to 10000"),
+            }
+        }
+        // The URL may carry a password: it is not echoed.
+        if let Some(v) = get("SESSCACHE_REDIS").filter(|v| !v.trim().is_empty()) {
+            match RedisStore::open(v.trim(), cfg.redis_timeout()) {
+                Ok(_) => cfg.redis = Some(v.trim().to_owned()),
+                Err(e) => errors.push(format!(
+                    "ignoring SESSCACHE_REDIS: not a usable redis://host:port/db URL ({}); running without Redis",
+                    e.0
+                )),
+            }
+        }
         (cfg, errors)
+    }
+
+    /// The bound on one Redis operation.
+    pub fn redis_timeout(&self) -> Duration {
+        self.redis_timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
 }
 
@@ -133,8 +166,12 @@ mod tests {
             ("SESSCACHE_MODE", "server|no_auto_clear"),
             ("SESSCACHE_STATS", "s.txt"),
             ("SESSCACHE_LOG", "1"),
+            ("SESSCACHE_REDIS", "redis://127.0.0.1:6379/2"),
+            ("SESSCACHE_REDIS_TIMEOUT_MS", "20"),
         ]);
         assert!(e.is_empty());
+        assert_eq!(c.redis.as_deref(), Some("redis://127.0.0.1:6379/2"));
+        assert_eq!(c.redis_timeout(), Duration::from_millis(20));
         assert_eq!(c.size, Some(10));
         assert_eq!(c.timeout, Some(60));
         assert_eq!(c.mode, Some(0x82));
@@ -156,5 +193,17 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(e.len(), 4);
         assert!(e[0].contains("SESSCACHE_SIZE"));
+    }
+
+    #[test]
+    fn bad_redis_settings_leave_redis_off_one_message_each() {
+        let (c, e) = parse(&[("SESSCACHE_REDIS", "http://:secret@127.0.0.1/"), ("SESSCACHE_REDIS_TIMEOUT_MS", "0")]);
+        assert_eq!(c, Config::default());
+        assert_eq!(c.redis_timeout(), DEFAULT_TIMEOUT);
+        assert_eq!(e.len(), 2);
+        assert!(e[1].starts_with("ignoring SESSCACHE_REDIS: ") && e[1].ends_with("running without Redis"));
+        assert!(!e[1].contains("secret"), "the URL is not echoed: {}", e[1]);
+        let (c, e) = parse(&[("SESSCACHE_REDIS", " ")]);
+        assert_eq!((c.redis, e.len()), (None, 0));
     }
 }

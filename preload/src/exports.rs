@@ -12,13 +12,15 @@ use std::ffi::{c_char, c_int, c_long, c_uint, c_void};
 use std::ptr;
 use std::sync::Arc;
 
+use sesscache::core::key::Bytes32;
+
 use crate::config::config;
 use crate::handle::{
     self, real, store_int, Ctx, GetCb, LibSession, NewCb, Real, RemoveCb, Ssl, OSSL_LIB_CTX, SSL, SSL_CTX, SSL_METHOD,
     SSL_SESSION,
 };
 use crate::state::PCtx;
-use crate::{guard, log, owners, report};
+use crate::{fleet, guard, log, owners, report};
 
 /// The state of `ctx`, if it has one.
 ///
@@ -41,6 +43,8 @@ unsafe fn ssl_state(real: &Real, ssl: *const SSL) -> Option<(Ssl, Arc<PCtx>)> {
 
 fn take_over(real: &'static Real, ctx: Ctx) {
     let _ = config();
+    // Opens the Redis store (without connecting) before any handshake needs it.
+    let _ = fleet::enabled();
     handle::marker_ctx(real);
     let st = PCtx::attach(real, ctx, report::next_id());
     if ctx.attach_state(real, st.clone()) {
@@ -193,6 +197,42 @@ pub unsafe extern "C" fn SSL_has_matching_session_id(ssl: *const SSL, id: *const
     // SAFETY: id points to id_len readable bytes, per the API.
     let Some(id) = (unsafe { handle::bytes(id, len) }) else { return 0 };
     guard(0, || c_int::from(st.has_session(s.version(real), id)))
+}
+
+/// `SSL_CTX_set_session_id_context`: libssl's; on success the preload also records the value
+/// (fleet mode keys Redis by it). Returns libssl's result: 1, or 0 when `sid_ctx_len > 32`.
+#[no_mangle]
+pub unsafe extern "C" fn SSL_CTX_set_session_id_context(
+    ctx: *mut SSL_CTX,
+    sid_ctx: *const u8,
+    sid_ctx_len: c_uint,
+) -> c_int {
+    let Some(real) = real() else { return 0 };
+    // SAFETY: forwarded as received.
+    let r = unsafe { real.fwd_ctx_set_sid_ctx(ctx, sid_ctx, sid_ctx_len) };
+    if r == 1 {
+        // SAFETY: libssl accepted a live ctx and sid_ctx_len (≤ 32) readable bytes.
+        if let (Some(st), Some(b)) = unsafe { (state(real, ctx), handle::bytes(sid_ctx, sid_ctx_len as usize)) } {
+            guard((), || st.set_sid_ctx(Bytes32::new(b).unwrap_or(Bytes32::EMPTY)));
+        }
+    }
+    r
+}
+
+/// `SSL_set_session_id_context`: libssl's; on success, in fleet mode, the preload also records
+/// the connection's own value. Returns libssl's result: 1, or 0 when `sid_ctx_len > 32`.
+#[no_mangle]
+pub unsafe extern "C" fn SSL_set_session_id_context(ssl: *mut SSL, sid_ctx: *const u8, sid_ctx_len: c_uint) -> c_int {
+    let Some(real) = real() else { return 0 };
+    // SAFETY: forwarded as received.
+    let r = unsafe { real.fwd_ssl_set_sid_ctx(ssl, sid_ctx, sid_ctx_len) };
+    if r == 1 && fleet::enabled() {
+        // SAFETY: libssl accepted a live ssl and sid_ctx_len (≤ 32) readable bytes.
+        if let (Some(s), Some(b)) = unsafe { (Ssl::from_raw(ssl), handle::bytes(sid_ctx, sid_ctx_len as usize)) } {
+            guard((), || s.set_own_sid_ctx(real, Bytes32::new(b).unwrap_or(Bytes32::EMPTY)));
+        }
+    }
+    r
 }
 
 /// `SSL_CTX_sess_set_new_cb`: records the program's new-session callback; libssl keeps

@@ -37,6 +37,15 @@ pub type RemoveCb = unsafe extern "C" fn(*mut SSL_CTX, *mut SSL_SESSION);
 pub type GetCb = unsafe extern "C" fn(*mut SSL, *const u8, c_int, *mut c_int) -> *mut SSL_SESSION;
 /// `CRYPTO_EX_free`.
 type ExFree = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut CRYPTO_EX_DATA, c_int, c_long, *mut c_void);
+/// `CRYPTO_EX_dup`.
+type ExDup = unsafe extern "C" fn(
+    *mut CRYPTO_EX_DATA,
+    *const CRYPTO_EX_DATA,
+    *mut *mut c_void,
+    c_int,
+    c_long,
+    *mut c_void,
+) -> c_int;
 
 /// `CRYPTO_EX_INDEX_SSL`.
 const EX_INDEX_SSL: c_int = 0;
@@ -60,6 +69,8 @@ pub struct Real {
     ctx_get_get_cb: unsafe extern "C" fn(*mut SSL_CTX) -> Option<GetCb>,
     ctx_get_ex_data: unsafe extern "C" fn(*const SSL_CTX, c_int) -> *mut c_void,
     ctx_set_ex_data: unsafe extern "C" fn(*mut SSL_CTX, c_int, *mut c_void) -> c_int,
+    ctx_set_sid_ctx: unsafe extern "C" fn(*mut SSL_CTX, *const u8, c_uint) -> c_int,
+    ssl_set_sid_ctx: unsafe extern "C" fn(*mut SSL, *const u8, c_uint) -> c_int,
     has_matching_session_id: unsafe extern "C" fn(*const SSL, *const u8, c_uint) -> c_int,
     ssl_new: unsafe extern "C" fn(*mut SSL_CTX) -> *mut SSL,
     ssl_version: unsafe extern "C" fn(*const SSL) -> c_int,
@@ -79,6 +90,10 @@ pub struct Real {
     sess_set_timeout: unsafe extern "C" fn(*mut SSL_SESSION, c_long) -> c_long,
     sess_is_resumable: unsafe extern "C" fn(*const SSL_SESSION) -> c_int,
     sess_has_ticket: unsafe extern "C" fn(*const SSL_SESSION) -> c_int,
+    sess_get0_sid_ctx: unsafe extern "C" fn(*const SSL_SESSION, *mut c_uint) -> *const u8,
+    i2d_session: unsafe extern "C" fn(*const SSL_SESSION, *mut *mut u8) -> c_int,
+    d2i_session: unsafe extern "C" fn(*mut *mut SSL_SESSION, *mut *const u8, c_long) -> *mut SSL_SESSION,
+    crypto_get_ex_data: unsafe extern "C" fn(*const CRYPTO_EX_DATA, c_int) -> *mut c_void,
     tls_method: unsafe extern "C" fn() -> *const SSL_METHOD,
     get_ex_new_index:
         unsafe extern "C" fn(c_int, c_long, *mut c_void, *mut c_void, *mut c_void, Option<ExFree>) -> c_int,
@@ -125,6 +140,8 @@ impl Real {
             ctx_get_get_cb = "SSL_CTX_sess_get_get_cb",
             ctx_get_ex_data = "SSL_CTX_get_ex_data",
             ctx_set_ex_data = "SSL_CTX_set_ex_data",
+            ctx_set_sid_ctx = "SSL_CTX_set_session_id_context",
+            ssl_set_sid_ctx = "SSL_set_session_id_context",
             has_matching_session_id = "SSL_has_matching_session_id",
             ssl_new = "SSL_new",
             ssl_version = "SSL_version",
@@ -144,6 +161,10 @@ impl Real {
             sess_set_timeout = "SSL_SESSION_set_timeout",
             sess_is_resumable = "SSL_SESSION_is_resumable",
             sess_has_ticket = "SSL_SESSION_has_ticket",
+            sess_get0_sid_ctx = "SSL_SESSION_get0_id_context",
+            i2d_session = "i2d_SSL_SESSION",
+            d2i_session = "d2i_SSL_SESSION",
+            crypto_get_ex_data = "CRYPTO_get_ex_data",
             tls_method = "TLS_method",
             get_ex_new_index = "CRYPTO_get_ex_new_index",
         )
@@ -187,6 +208,69 @@ fn slots(real: &Real) -> Option<&'static Slots> {
             (ctx >= 0 && ssl >= 0).then_some(Slots { ctx, ssl })
         })
         .as_ref()
+}
+
+/// The `SSL` ex_data slot that holds a connection's own session-id context (a
+/// `Box<Bytes32>`), set by `SSL_set_session_id_context`. Allocated on first use, which only
+/// fleet mode makes: without `SESSCACHE_REDIS` the preload takes one `SSL` index, as before.
+static SID_CTX_SLOT: OnceCell<Option<c_int>> = OnceCell::new();
+
+fn sid_ctx_slot(real: &Real) -> Option<c_int> {
+    *SID_CTX_SLOT.get_or_init(|| {
+        // SAFETY: the documented CRYPTO_get_ex_new_index call; the callbacks match CRYPTO_EX_dup
+        // and CRYPTO_EX_free.
+        let i = unsafe {
+            (real.get_ex_new_index)(
+                EX_INDEX_SSL,
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                sid_ctx_dup as ExDup as *mut c_void,
+                Some(sid_ctx_free),
+            )
+        };
+        (i >= 0).then_some(i)
+    })
+}
+
+/// Frees a connection's `Box<Bytes32>` when libssl frees the `SSL`.
+unsafe extern "C" fn sid_ctx_free(
+    _parent: *mut c_void,
+    ptr: *mut c_void,
+    _ad: *mut CRYPTO_EX_DATA,
+    _idx: c_int,
+    _argl: c_long,
+    _argp: *mut c_void,
+) {
+    if !ptr.is_null() {
+        // SAFETY: the slot holds a Box<Bytes32> made by Ssl::set_own_sid_ctx, freed only here.
+        drop(unsafe { Box::from_raw(ptr.cast::<Bytes32>()) });
+    }
+}
+
+/// `SSL_dup` copies ex_data pointers: give the copy its own box (and free the one its own
+/// `SSL_set_session_id_context` already put there), so each is freed once.
+unsafe extern "C" fn sid_ctx_dup(
+    to: *mut CRYPTO_EX_DATA,
+    _from: *const CRYPTO_EX_DATA,
+    from_d: *mut *mut c_void,
+    idx: c_int,
+    _argl: c_long,
+    _argp: *mut c_void,
+) -> c_int {
+    let Some(real) = real() else { return 0 };
+    // SAFETY: libssl passes the copy's ex_data and the slot's value of the original.
+    unsafe {
+        let old = (real.crypto_get_ex_data)(to, idx);
+        if !old.is_null() {
+            drop(Box::from_raw(old.cast::<Bytes32>()));
+        }
+        if !from_d.is_null() && !(*from_d).is_null() {
+            let copy = *(*from_d).cast::<Bytes32>();
+            *from_d = Box::into_raw(Box::new(copy)).cast();
+        }
+    }
+    1
 }
 
 /// Runs when libssl frees an `SSL_CTX`'s ex_data, after `SSL_CTX_free` flushed the cache
@@ -347,6 +431,40 @@ impl Ssl {
         unsafe { Ctx::from_raw((real.ssl_get_ssl_ctx)(self.as_ptr())) }
     }
 
+    /// `SSL_get_SSL_CTX`: the connection's current context (changed by `SSL_set_SSL_CTX`).
+    pub fn current_ctx(self, real: &Real) -> Option<Ctx> {
+        // SAFETY: a live SSL; it holds a reference on its context.
+        unsafe { Ctx::from_raw((real.ssl_get_ssl_ctx)(self.as_ptr())) }
+    }
+
+    /// The session-id context set on this connection with `SSL_set_session_id_context`
+    /// (recorded in fleet mode only), `None` when it has its context's.
+    pub fn own_sid_ctx(self, real: &Real) -> Option<Bytes32> {
+        let slot = (*SID_CTX_SLOT.get()?)?;
+        // SAFETY: a live SSL and our index.
+        let p = unsafe { (real.ssl_get_ex_data)(self.as_ptr(), slot) };
+        // SAFETY: the slot is NULL or holds a Box<Bytes32> that lives as long as the SSL.
+        (!p.is_null()).then(|| unsafe { *p.cast::<Bytes32>() })
+    }
+
+    /// Records `sid_ctx` as this connection's own session-id context.
+    pub fn set_own_sid_ctx(self, real: &Real, sid_ctx: Bytes32) {
+        let Some(slot) = sid_ctx_slot(real) else { return };
+        // SAFETY: a live SSL and our index.
+        let old = unsafe { (real.ssl_get_ex_data)(self.as_ptr(), slot) };
+        let new = Box::into_raw(Box::new(sid_ctx));
+        // SAFETY: as above; on success the slot owns `new` and `old` is ours to free.
+        if unsafe { (real.ssl_set_ex_data)(self.as_ptr(), slot, new.cast()) } == 1 {
+            if !old.is_null() {
+                // SAFETY: the Box<Bytes32> the slot held; nothing else refers to it.
+                drop(unsafe { Box::from_raw(old.cast::<Bytes32>()) });
+            }
+        } else {
+            // SAFETY: the slot did not take it.
+            drop(unsafe { Box::from_raw(new) });
+        }
+    }
+
     /// Records `ctx` as this connection's session context.
     pub fn set_session_ctx(self, real: &Real, ctx: Ctx) {
         if let Some(slots) = slots(real) {
@@ -406,7 +524,59 @@ impl LibSession {
         ManuallyDrop::new(self).p.as_ptr()
     }
 
-    fn id(&self) -> Bytes32 {
+    /// Decodes `der` with libssl's `d2i_SSL_SESSION`: a new session (one reference, ours) and
+    /// the number of bytes it used; `None` when libssl rejects the bytes.
+    pub fn from_der(real: &'static Real, der: &[u8]) -> Option<(LibSession, usize)> {
+        let len = c_long::try_from(der.len()).ok()?;
+        let start = der.as_ptr();
+        let mut p = start;
+        // SAFETY: d2i reads at most `len` bytes from `p` and advances it; a NULL `a` makes it
+        // allocate the session, whose one reference it hands to us.
+        let s = unsafe { (real.d2i_session)(ptr::null_mut(), &mut p, len) };
+        // SAFETY: as above.
+        let s = unsafe { LibSession::adopt(real, s) }?;
+        let used = (p as usize).checked_sub(start as usize)?;
+        Some((s, used))
+    }
+
+    /// The session's encoding by libssl's `i2d_SSL_SESSION`; `None` when libssl cannot encode it.
+    pub fn to_der(&self) -> Option<Vec<u8>> {
+        // SAFETY: a live session; a NULL output pointer asks for the length only.
+        let n = unsafe { (self.real.i2d_session)(self.p.as_ptr(), ptr::null_mut()) };
+        let n = usize::try_from(n).ok().filter(|&n| n > 0)?;
+        let mut buf = vec![0u8; n];
+        let mut out = buf.as_mut_ptr();
+        // SAFETY: buf has the n bytes i2d said it writes.
+        let m = unsafe { (self.real.i2d_session)(self.p.as_ptr(), &mut out) };
+        (usize::try_from(m).ok() == Some(n)).then_some(buf)
+    }
+
+    /// `SSL_SESSION_get0_id_context`.
+    pub fn sid_ctx(&self) -> Bytes32 {
+        let mut len: c_uint = 0;
+        // SAFETY: a live session; the pointer is into its 32-byte buffer.
+        let p = unsafe { (self.real.sess_get0_sid_ctx)(self.p.as_ptr(), &mut len) };
+        if p.is_null() {
+            return Bytes32::EMPTY;
+        }
+        let len = (len as usize).min(MAX_ID_LENGTH);
+        // SAFETY: the buffer holds at least `len` (≤ 32) bytes.
+        Bytes32::new(unsafe { std::slice::from_raw_parts(p, len) }).unwrap_or(Bytes32::EMPTY)
+    }
+
+    /// `SSL_SESSION_get_time` and `SSL_SESSION_get_timeout`, in seconds.
+    pub fn time_and_timeout(&self) -> (i64, i64) {
+        // SAFETY: a live session.
+        unsafe {
+            (
+                i64::from((self.real.sess_get_time)(self.p.as_ptr())),
+                i64::from((self.real.sess_get_timeout)(self.p.as_ptr())),
+            )
+        }
+    }
+
+    /// `SSL_SESSION_get_id`.
+    pub fn id(&self) -> Bytes32 {
         let mut len: c_uint = 0;
         // SAFETY: a live session; get_id points into its 32-byte buffer.
         let p = unsafe { (self.real.sess_get_id)(self.p.as_ptr(), &mut len) };
@@ -442,10 +612,8 @@ impl Handle for LibSession {
     }
 
     fn expiry(&self) -> Expiry {
-        // SAFETY: a live session.
-        let (time, timeout) =
-            unsafe { ((self.real.sess_get_time)(self.p.as_ptr()), (self.real.sess_get_timeout)(self.p.as_ptr())) };
-        Expiry::of(i64::from(time), i64::from(timeout))
+        let (time, timeout) = self.time_and_timeout();
+        Expiry::of(time, timeout)
     }
 
     fn same(&self, other: &Self) -> bool {
@@ -637,6 +805,24 @@ impl Real {
     pub unsafe fn fwd_has_matching(&self, s: *const SSL, id: *const u8, len: c_uint) -> c_int {
         // SAFETY: the caller's contract.
         unsafe { (self.has_matching_session_id)(s, id, len) }
+    }
+
+    /// The real `SSL_CTX_set_session_id_context`.
+    ///
+    /// # Safety
+    /// The arguments are what the host passed.
+    pub unsafe fn fwd_ctx_set_sid_ctx(&self, ctx: *mut SSL_CTX, sid_ctx: *const u8, len: c_uint) -> c_int {
+        // SAFETY: the caller's contract.
+        unsafe { (self.ctx_set_sid_ctx)(ctx, sid_ctx, len) }
+    }
+
+    /// The real `SSL_set_session_id_context`.
+    ///
+    /// # Safety
+    /// The arguments are what the host passed.
+    pub unsafe fn fwd_ssl_set_sid_ctx(&self, ssl: *mut SSL, sid_ctx: *const u8, len: c_uint) -> c_int {
+        // SAFETY: the caller's contract.
+        unsafe { (self.ssl_set_sid_ctx)(ssl, sid_ctx, len) }
     }
 
     /// The real `SSL_CTX_sess_set_new_cb`.

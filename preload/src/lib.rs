@@ -10,6 +10,7 @@
 //! - `handle`: every raw pointer: the real functions (`dlsym(RTLD_NEXT, …)`), libssl's objects,
 //!   and `LibSession`, the core's `Handle` over a libssl `SSL_SESSION`.
 //! - `owners`: which cache lists each session, for `SSL_SESSION_set_time`/`set_timeout`.
+//! - `fleet`: `SESSCACHE_REDIS`, sessions shared between servers through Redis.
 //! - `config`, `log`, `report`: the environment, `SESSCACHE_LOG`, `SESSCACHE_STATS`.
 #![deny(missing_docs)]
 // `c_long` is `i64` on LP64 Linux; the conversions between them stay for other data models.
@@ -17,6 +18,7 @@
 
 mod config;
 mod exports;
+mod fleet;
 mod handle;
 mod log;
 mod owners;

@@ -11,7 +11,8 @@ use crate::state::PCtx;
 /// Logs `what` happening on `st`'s cache (to `s`, if any), when logging is on.
 ///
 /// Events: `add` (`new=1` for a new entry), `evict`, `remove`, `expire` (a flushed session),
-/// `flush`, `hit`, `cb_hit`, `miss` (a server lookup), `new` and `free` (a context).
+/// `flush`, `hit`, `cb_hit`, `redis_hit`, `miss` (a server lookup), `redis_store` (a new
+/// session written to Redis), `new` and `free` (a context).
 pub fn event(st: &PCtx, what: &str, s: Option<&LibSession>, extra: &str) {
     if !config().log {
         return;

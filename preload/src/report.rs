@@ -1,6 +1,7 @@
 //! `SESSCACHE_STATS=path`: the counters of every context, as the host would read them,
 //! written at exit, at most once a second while the caches are in use, and when a context is
-//! freed (a freed context keeps its last line).
+//! freed (a freed context keeps its last line). In fleet mode a last line, `redis …`, has the
+//! counters of the process's Redis tier.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -124,6 +125,13 @@ fn write(reason: &str) {
             body.push_str(&l);
             body.push('\n');
         }
+    }
+    if let Some(counters) = crate::fleet::counters() {
+        body.push_str(&format!("redis timeout_ms={}", config().redis_timeout().as_millis()));
+        for (name, v) in counters {
+            let _ = write!(body, " {name}={v}");
+        }
+        body.push('\n');
     }
     let mut tmp = path.clone().into_os_string();
     tmp.push(format!(".tmp.{}", pid()));

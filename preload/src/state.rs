@@ -9,10 +9,10 @@ use std::ffi::c_long;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use sesscache::core::context::{RemoveHook, SessionCtx};
 use sesscache::core::handshake::{lookup_in_cache, HandshakeHooks};
-use sesscache::core::key::MAX_ID_LENGTH;
+use sesscache::core::key::{Bytes32, MAX_ID_LENGTH};
 use sesscache::core::mode::CacheMode;
 use sesscache::core::stats::Stat;
 use sesscache::core::store_rule::{stores_internally, StoreFacts};
@@ -20,7 +20,7 @@ use sesscache::core::time;
 
 use crate::config::config;
 use crate::handle::{call_get, call_new, call_remove, Ctx, GetCb, LibSession, NewCb, Real, RemoveCb, Ssl};
-use crate::{log, report};
+use crate::{fleet, log, report};
 
 /// `SSL_CTRL_SESS_NUMBER` … `SSL_CTRL_SESS_CACHE_FULL`, and the size and mode commands.
 pub mod cmd {
@@ -68,6 +68,8 @@ pub struct PCtx {
     shown_mode: AtomicU32,
     shown_size: AtomicU64,
     shown_timeout: AtomicI64,
+    /// The session-id context set with `SSL_CTX_set_session_id_context` (fleet mode's keys).
+    sid_ctx: Mutex<Bytes32>,
 }
 
 /// Our callbacks as the core sees them: the host's callbacks, with the connection at hand and
@@ -78,11 +80,13 @@ struct Hooks<'a> {
     event: &'static str,
     /// Set when the host's get callback was asked (for the log line of a lookup).
     asked: Cell<bool>,
+    /// Set when the session found came from Redis (fleet mode).
+    from_redis: Cell<bool>,
 }
 
 impl<'a> Hooks<'a> {
     fn new(st: &'a PCtx, ssl: Option<Ssl>, event: &'static str) -> Hooks<'a> {
-        Hooks { st, ssl, event, asked: Cell::new(false) }
+        Hooks { st, ssl, event, asked: Cell::new(false), from_redis: Cell::new(false) }
     }
 }
 
@@ -92,14 +96,28 @@ impl RemoveHook<LibSession> for Hooks<'_> {
         if let Some(cb) = self.st.cbs.read().remove {
             call_remove(cb, self.st.ctx, s);
         }
+        // Only an explicit removal leaves Redis: evictions and flushes keep the other
+        // servers' copy (RemoveHook::evicted and ::flushed land here with another event).
+        if self.event == "remove" {
+            fleet::delete(s);
+        }
     }
 }
 
 impl HandshakeHooks<LibSession> for Hooks<'_> {
+    /// The external tiers, after an internal miss: the host's get callback, then Redis.
     fn get_session(&self, id: &[u8]) -> Option<LibSession> {
-        let cb = self.st.cbs.read().get?;
-        self.asked.set(true);
-        call_get(self.st.real, cb, self.ssl?, id)
+        let ssl = self.ssl?;
+        let cb = self.st.cbs.read().get;
+        if let Some(cb) = cb {
+            self.asked.set(true);
+            if let Some(s) = call_get(self.st.real, cb, ssl, id) {
+                return Some(s);
+            }
+        }
+        let s = fleet::lookup(self.st.real, ssl, id)?;
+        self.from_redis.set(true);
+        Some(s)
     }
 
     /// Not used by `lookup_in_cache`: libssl runs the new callback.
@@ -133,6 +151,7 @@ impl PCtx {
             shown_mode: AtomicU32::new(shown_mode),
             shown_size: AtomicU64::new(shown_size),
             shown_timeout: AtomicI64::new(shown_timeout),
+            sid_ctx: Mutex::new(Bytes32::EMPTY),
         };
         st.sc.set_size(cfg.size.unwrap_or(shown_size));
         st.sc.set_mode(cfg.mode.unwrap_or(shown_mode));
@@ -205,6 +224,16 @@ impl PCtx {
         })
     }
 
+    /// `SSL_CTX_set_session_id_context` succeeded with `sid_ctx`.
+    pub fn set_sid_ctx(&self, sid_ctx: Bytes32) {
+        *self.sid_ctx.lock() = sid_ctx;
+    }
+
+    /// The context's session-id context.
+    pub fn sid_ctx(&self) -> Bytes32 {
+        *self.sid_ctx.lock()
+    }
+
     /// `SSL_CTX_set_timeout`: with `SESSCACHE_TIMEOUT` the real context keeps the override
     /// and the host's value is only shown back.
     pub fn set_timeout(&self, t: c_long) -> c_long {
@@ -250,16 +279,18 @@ impl PCtx {
     }
 
     /// Our get callback: OpenSSL's `lookup_sess_in_cache` (internal lookup unless the host's
-    /// mode has `NO_INTERNAL_LOOKUP`, then the host's get callback, then the internal store
-    /// unless `NO_INTERNAL_STORE`), run by the core. libssl counts nothing of it that the host
-    /// reads: its own `cb_hit` is not shown.
+    /// mode has `NO_INTERNAL_LOOKUP`, then the host's get callback and in fleet mode Redis,
+    /// then the internal store unless `NO_INTERNAL_STORE`), run by the core. libssl counts
+    /// nothing of it that the host reads: its own `cb_hit` is not shown. A session from Redis
+    /// counts as a `cb_hit`, as from any external cache.
     pub fn lookup(&self, ssl: Ssl, id: &[u8]) -> Option<LibSession> {
         let hooks = Hooks::new(self, Some(ssl), "evict");
         let found = lookup_in_cache(&self.sc, &hooks, ssl.version(self.real), id, time::now());
-        let what = match (&found, hooks.asked.get()) {
-            (Some(_), false) => "hit",
-            (Some(_), true) => "cb_hit",
-            (None, _) => "miss",
+        let what = match (&found, hooks.asked.get(), hooks.from_redis.get()) {
+            (Some(_), _, true) => "redis_hit",
+            (Some(_), false, false) => "hit",
+            (Some(_), true, false) => "cb_hit",
+            (None, _, _) => "miss",
         };
         log::event(self, what, found.as_ref(), "");
         report::tick();
@@ -282,6 +313,9 @@ impl PCtx {
         if stores_internally(self.sc.mode(), &facts) {
             self.add(s);
         }
+        if fleet::wants(self.sc.mode(), &facts) && fleet::put(s) {
+            log::event(self, "redis_store", Some(s), "");
+        }
         match cbs.new {
             Some(cb) => call_new(cb, ssl, s),
             None => 0,
@@ -297,6 +331,7 @@ impl PCtx {
             if let Some(cb) = self.cbs.read().remove {
                 call_remove(cb, self.ctx, s);
             }
+            fleet::delete(s);
         } else {
             self.remove(s);
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::core::der::{self, DerSession};
 use crate::core::session::Session;
 use crate::core::time;
-use crate::redis_store::{session_key, RedisStat, RedisStore, DEFAULT_TIMEOUT};
+use crate::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore, DEFAULT_TIMEOUT};
 
 use super::callbacks::removal_keeps_external;
 use super::handle::{self, guard};
@@ -122,16 +122,15 @@ unsafe extern "C" fn redis_new_cb(ssl: *mut SSL, sess: *mut SSL_SESSION) -> c_in
             return 0;
         };
         let Some(store) = store_of(ssl.ctx()) else { return 0 };
-        let (bytes, key, expires) = s.read(|f| {
+        let (bytes, key, ttl) = s.read(|f| {
             (
                 der::encode(&DerSession::from_fields(f)),
                 session_key(f.sid_ctx.as_slice(), f.id.as_slice()),
-                f.time.saturating_add(f.timeout),
+                remaining_ttl(f.time, f.timeout, time::now()),
             )
         });
-        let ttl = expires.saturating_sub(time::now());
-        if !bytes.is_empty() && ttl > 0 {
-            store.put(&key, &bytes, u64::try_from(ttl).unwrap_or(u64::MAX));
+        if let (false, Some(ttl)) = (bytes.is_empty(), ttl) {
+            store.put(&key, &bytes, ttl);
         }
         0
     })
