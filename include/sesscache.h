@@ -667,6 +667,9 @@ int SSL_set_session_id_context(SSL *ssl, const unsigned char *sid_ctx, unsigned 
  * `session` and drops the one it held. NULL `session` clears it. Returns 1, or 0 when `ssl`
  * is NULL.
  *
+ * Differs from OpenSSL 3.0: the previous session of a completed connection is not removed
+ * from the cache as "bad" (sesscache has no shutdown state; see `SSL_free`).
+ *
  * Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
  * used by one thread at a time; portable code should do the same.
  */

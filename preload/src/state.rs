@@ -93,7 +93,9 @@ impl<'a> Hooks<'a> {
 impl RemoveHook<LibSession> for Hooks<'_> {
     fn removed(&self, s: &LibSession) {
         log::event(self.st, self.event, Some(s), "");
-        if let Some(cb) = self.st.cbs.read().remove {
+        // Copied out first: the callback runs with no lock held (it may set callbacks).
+        let cb = self.st.cbs.read().remove;
+        if let Some(cb) = cb {
             call_remove(cb, self.st.ctx, s);
         }
         // Only an explicit removal leaves Redis: evictions and flushes keep the other
@@ -328,7 +330,8 @@ impl PCtx {
     /// `SSL_CTX_remove_session` otherwise: we do what the host's mode asks for.
     pub fn removed_by_libssl(&self, s: &LibSession) {
         if self.sc.mode().contains(CacheMode::NO_INTERNAL_STORE) {
-            if let Some(cb) = self.cbs.read().remove {
+            let cb = self.cbs.read().remove;
+            if let Some(cb) = cb {
                 call_remove(cb, self.ctx, s);
             }
             fleet::delete(s);

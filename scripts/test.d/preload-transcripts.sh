@@ -12,7 +12,7 @@ CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 mkdir -p "$CT"
 [ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
 fail=0
-for src in c_tests/transcript.c c_tests/handshakes_real.c c_tests/preload/ext_server.c; do
+for src in c_tests/transcript.c c_tests/handshakes_real.c c_tests/preload/ext_server.c c_tests/preload/reentrant_cb.c; do
   name=$(basename "$src" .c)
   # shellcheck disable=SC2086
   $CC $CFLAGS -Ic_tests -o "$CT/$name" "$src" -lssl -lcrypto

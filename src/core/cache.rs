@@ -21,7 +21,7 @@ use std::sync::{Arc, Weak};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use once_cell::sync::Lazy;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 
 use super::key::SessionKey;
 use super::session::Handle;
@@ -52,11 +52,6 @@ impl<H: Handle> Listing<H> {
         &self.key
     }
 
-    /// The id of the cache that lists (or listed) this session.
-    pub fn cache_id(&self) -> usize {
-        self.cache_id
-    }
-
     /// True while the session is in the cache's order (not removed, evicted or flushed).
     pub fn is_linked(&self) -> bool {
         self.linked.load(Ordering::Relaxed)
@@ -65,11 +60,6 @@ impl<H: Handle> Listing<H> {
     /// The cache that lists this session, if it still exists.
     pub fn cache(&self) -> Option<Arc<Cache<H>>> {
         lookup_cache(self.cache_id)
-    }
-
-    /// True when `other` is this very listing.
-    pub fn is(&self, other: &Listing<H>) -> bool {
-        std::ptr::eq(self, other)
     }
 
     fn set_pos(&self, expiry: Expiry, seq: u64) {
@@ -109,6 +99,9 @@ struct Order<H> {
     live: usize,
     tombstones: usize,
     seq: u64,
+    /// Listings met while skipping tombstones, kept so that their last reference (and with it,
+    /// possibly, the session's final free) is never dropped under the lock.
+    graveyard: Vec<Arc<Listing<H>>>,
 }
 
 impl<H: Handle> Order<H> {
@@ -129,8 +122,14 @@ impl<H: Handle> Order<H> {
         }
     }
 
-    fn is_live(seq: u64, node: &Weak<Listing<H>>) -> Option<Arc<Listing<H>>> {
-        node.upgrade().filter(|n| n.linked.load(Ordering::Relaxed) && n.seq.load(Ordering::Relaxed) == seq)
+    fn is_live(seq: u64, node: &Weak<Listing<H>>, graveyard: &mut Vec<Arc<Listing<H>>>) -> Option<Arc<Listing<H>>> {
+        let n = node.upgrade()?;
+        if n.linked.load(Ordering::Relaxed) && n.seq.load(Ordering::Relaxed) == seq {
+            Some(n)
+        } else {
+            graveyard.push(n);
+            None
+        }
     }
 
     /// The next victim: the earliest-expiring, earliest-inserted live entry.
@@ -138,7 +137,7 @@ impl<H: Handle> Order<H> {
         loop {
             let mut bucket = self.buckets.first_entry()?;
             while let Some((seq, node)) = bucket.get().front() {
-                if let Some(n) = Self::is_live(*seq, node) {
+                if let Some(n) = Self::is_live(*seq, node, &mut self.graveyard) {
                     return Some(n);
                 }
                 bucket.get_mut().pop_front();
@@ -149,16 +148,43 @@ impl<H: Handle> Order<H> {
     }
 
     fn compact(&mut self) {
+        let graveyard = &mut self.graveyard;
         self.buckets.retain(|_, b| {
-            b.retain(|(seq, n)| Self::is_live(*seq, n).is_some());
+            b.retain(|(seq, n)| Self::is_live(*seq, n, graveyard).is_some());
             b.shrink_to_fit();
             !b.is_empty()
         });
         self.tombstones = 0;
     }
 
-    fn iter_live(&self) -> impl Iterator<Item = Arc<Listing<H>>> + '_ {
-        self.buckets.values().flatten().filter_map(|(seq, n)| Self::is_live(*seq, n))
+    /// The live listings in order.
+    fn live_listings(&mut self) -> Vec<Arc<Listing<H>>> {
+        let graveyard = &mut self.graveyard;
+        self.buckets.values().flatten().filter_map(|(seq, n)| Self::is_live(*seq, n, graveyard)).collect()
+    }
+}
+
+/// The order lock, which empties the graveyard only after it is released.
+struct OrderGuard<'a, H: Handle>(Option<MutexGuard<'a, Order<H>>>);
+
+impl<H: Handle> std::ops::Deref for OrderGuard<'_, H> {
+    type Target = Order<H>;
+    fn deref(&self) -> &Order<H> {
+        self.0.as_deref().unwrap_or_else(|| unreachable!("the guard is held until drop"))
+    }
+}
+
+impl<H: Handle> std::ops::DerefMut for OrderGuard<'_, H> {
+    fn deref_mut(&mut self) -> &mut Order<H> {
+        self.0.as_deref_mut().unwrap_or_else(|| unreachable!("the guard is held until drop"))
+    }
+}
+
+impl<H: Handle> Drop for OrderGuard<'_, H> {
+    fn drop(&mut self) {
+        let dead = self.0.as_mut().map(|o| std::mem::take(&mut o.graveyard));
+        drop(self.0.take());
+        drop(dead);
     }
 }
 
@@ -188,7 +214,13 @@ impl<H: Handle> Cache<H> {
         let id = NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed);
         let cache = Arc::new(Cache {
             shards: (0..SHARDS).map(|_| Shard { table: RwLock::new(HashTable::new()) }).collect(),
-            order: Mutex::new(Order { buckets: BTreeMap::new(), live: 0, tombstones: 0, seq: 0 }),
+            order: Mutex::new(Order {
+                buckets: BTreeMap::new(),
+                live: 0,
+                tombstones: 0,
+                seq: 0,
+                graveyard: Vec::new(),
+            }),
             len: AtomicUsize::new(0),
             hasher: DefaultHashBuilder::default(),
             id,
@@ -206,6 +238,10 @@ impl<H: Handle> Cache<H> {
     /// True when nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock_order(&self) -> OrderGuard<'_, H> {
+        OrderGuard(Some(self.order.lock()))
     }
 
     fn hash(&self, key: &SessionKey) -> u64 {
@@ -277,14 +313,14 @@ impl<H: Handle> Cache<H> {
             h.stamp_time(now);
         }
         // Everything that needs no lock is done first, to keep the critical section short.
-        let (key, expiry) = h.key_expiry();
+        let key = h.key();
         let hash = self.hash(&key);
         let fresh = self.listing(key, h);
         let mut out = Added { is_new: true, evicted: Vec::new(), replaced: None };
         let mut victims = Vec::new();
         let mut old = None;
-        let node = {
-            let mut order = self.order.lock();
+        {
+            let mut order = self.lock_order();
             let mut table = self.shard(hash).table.write();
             let existing = match table.find_entry(hash, |n| n.key == key) {
                 Ok(entry) if entry.get().handle.same(h) => Some(entry.get().clone()),
@@ -318,15 +354,16 @@ impl<H: Handle> Cache<H> {
                 // (CVE-2024-2511). We evict it like any other.
                 while capacity > 0 && self.len() >= capacity {
                     let Some(victim) = order.first() else { break };
-                    if self.take(&mut order, &victim) {
+                    if self.take(&mut *order, &victim) {
                         victims.push(victim);
                     }
                 }
             }
-            order.link(&node, expiry);
-            node
-        };
-        h.attach(&node);
+            // The expiry is read and the owner recorded under the lock, so that a concurrent
+            // `set_time` either is seen here or repositions after this link.
+            order.link(&node, h.expiry());
+            h.attach(&node);
+        }
         if let Some(old) = old {
             old.handle.detach(&old);
             out.replaced = Some(old.handle.clone());
@@ -340,7 +377,7 @@ impl<H: Handle> Cache<H> {
     /// `remove_cb` and then drops the returned handle.
     pub fn remove(&self, key: &SessionKey) -> Option<H> {
         let hash = self.hash(key);
-        let mut order = self.order.lock();
+        let mut order = self.lock_order();
         let node = {
             let mut table = self.shard(hash).table.write();
             let entry = table.find_entry(hash, |n| n.key == *key).ok()?;
@@ -359,12 +396,12 @@ impl<H: Handle> Cache<H> {
     pub fn flush(&self, t: i64) -> Vec<H> {
         let mut removed = Vec::new();
         {
-            let mut order = self.order.lock();
+            let mut order = self.lock_order();
             while let Some(node) = order.first() {
                 if t != 0 && !node.handle.expiry().is_expired_at(t) {
                     break;
                 }
-                if self.take(&mut order, &node) {
+                if self.take(&mut *order, &node) {
                     removed.push(node);
                 }
             }
@@ -375,42 +412,29 @@ impl<H: Handle> Cache<H> {
     /// Moves the session listed by `node` to the position of its current expiry, if this cache
     /// still lists it (3.0's `SSL_SESSION_set_time` on a cached session).
     pub fn reposition_listing(&self, node: &Arc<Listing<H>>) {
-        let mut order = self.order.lock();
+        let mut order = self.lock_order();
         if node.linked.load(Ordering::Relaxed) && node.cache_id == self.id {
             order.unlink(node);
             order.link(node, node.handle.expiry());
         }
     }
 
-    /// Moves the session cached under `key` to the position of its current expiry, if `h` is
-    /// the object cached there.
-    pub fn reposition(&self, key: &SessionKey, h: &H) {
-        let hash = self.hash(key);
-        let node = {
-            let table = self.shard(hash).table.read();
-            match table.find(hash, |n| n.key == *key) {
-                Some(n) if n.handle.same(h) => n.clone(),
-                _ => return,
-            }
-        };
-        self.reposition_listing(&node);
-    }
-
     /// Every cached session, earliest expiry first (for tests and statistics).
     pub fn snapshot(&self) -> Vec<H> {
-        self.order.lock().iter_live().map(|n| n.handle.clone()).collect()
+        let listings = self.lock_order().live_listings();
+        listings.iter().map(|n| n.handle.clone()).collect()
     }
 
     /// Checks that the index and the order agree; panics with a description if they do not.
     /// Used by tests and fuzzers after every operation.
     pub fn validate(&self) {
-        let order = self.order.lock();
+        let mut order = self.lock_order();
         let indexed: usize = self.shards.iter().map(|s| s.table.read().len()).sum();
         assert_eq!(indexed, self.len(), "the count is stale");
         assert_eq!(indexed, order.live, "index and order disagree on the count");
         let mut seen = 0;
         let mut last: Option<(Expiry, u64)> = None;
-        for node in order.iter_live() {
+        for node in order.live_listings() {
             seen += 1;
             let pos = (node.expiry(), node.seq.load(Ordering::Relaxed));
             assert!(last.is_none_or(|l| l < pos), "the order is not sorted");

@@ -134,10 +134,11 @@ impl<H: Handle> SessionCtx<H> {
         let capacity = usize::try_from(self.size()).unwrap_or(usize::MAX);
         let added = self.cache.add(s, capacity, stamp);
         for victim in &added.evicted {
-            self.stats.bump(Stat::CacheFull);
             // divergence: OpenSSL 3.0 runs remove_cb for evicted sessions while holding the
             // cache's write lock; we run it after releasing every lock, so it may re-enter.
             hooks.evicted(victim);
+            // As in OpenSSL, the counter moves after the callback has seen the victim.
+            self.stats.bump(Stat::CacheFull);
         }
         added.is_new
     }

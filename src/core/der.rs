@@ -775,6 +775,7 @@ pub fn decode(input: &[u8], now: i64) -> Result<(DerSession, usize), DerError> {
         0 => DEFAULT_DECODED_TIMEOUT,
         t => t,
     };
+    // divergence: the certificate stays opaque bytes (OpenSSL parses it as X.509).
     let peer_cert = take_bytes(&mut v[8]);
     let sid_ctx = bounded(&mut v[9], MAX_SID_CTX_LENGTH, DerError::SidCtxTooLong)?;
     let verify_result = take_int(&mut v[10]) as i64;

@@ -39,10 +39,6 @@ pub trait Handle: Clone + Send + Sync + Sized + 'static {
     fn attach(&self, _listing: &Arc<Listing<Self>>) {}
     /// Forgets the record made by `attach`, if it names `listing`.
     fn detach(&self, _listing: &Listing<Self>) {}
-    /// The key and the expiry together (one read of the session where that matters).
-    fn key_expiry(&self) -> (SessionKey, Expiry) {
-        (self.key(), self.expiry())
-    }
 }
 
 /// A master key: 48 bytes inline (every TLS 1.2 key), longer ones (TLS 1.3 PSKs) on the heap.
@@ -288,9 +284,5 @@ impl Handle for SessionRef {
         if std::ptr::eq(owner.as_ptr(), listing) {
             *owner = Weak::new();
         }
-    }
-
-    fn key_expiry(&self) -> (SessionKey, Expiry) {
-        self.read(|f| (SessionKey::new(f.version, f.id), f.expiry()))
     }
 }

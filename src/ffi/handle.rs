@@ -44,6 +44,25 @@ pub unsafe fn bytes<'a>(p: *const u8, len: usize, max: usize) -> Option<&'a [u8]
     Some(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
+/// The NUL-terminated string at `p`; `None` for NULL.
+///
+/// # Safety
+/// A non-NULL `p` must point to a NUL-terminated string that stays unchanged for `'a`.
+pub unsafe fn c_str<'a>(p: *const std::os::raw::c_char) -> Option<&'a std::ffi::CStr> {
+    // SAFETY: per the contract.
+    (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) })
+}
+
+/// The method behind `p`; `None` for NULL.
+///
+/// # Safety
+/// A non-NULL `p` must come from `TLS_method`, `TLS_server_method` or `TLS_client_method`,
+/// which return statics.
+pub unsafe fn method(p: *const super::method::SSL_METHOD) -> Option<&'static super::method::SSL_METHOD> {
+    // SAFETY: per the contract the pointee is a static.
+    unsafe { p.as_ref() }
+}
+
 /// Copies `src` to `out` (nothing for a NULL `out`).
 ///
 /// # Safety

@@ -2,7 +2,6 @@
 //! external-cache callbacks over `i2d_SSL_SESSION` / `d2i_SSL_SESSION` bytes.
 #![cfg(feature = "redis")]
 
-use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_long, c_uchar};
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,11 +80,8 @@ pub unsafe extern "C" fn sesscache_redis_attach(ctx: *mut SSL_CTX, url: *const c
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
         let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
-        if url.is_null() {
-            return 0;
-        }
         // SAFETY: a non-NULL `url` is a NUL-terminated string.
-        let Ok(url) = unsafe { CStr::from_ptr(url) }.to_str() else { return 0 };
+        let Some(Ok(url)) = (unsafe { handle::c_str(url) }).map(|u| u.to_str()) else { return 0 };
         let timeout = match u64::try_from(timeout_ms) {
             Ok(ms) if ms > 0 => Duration::from_millis(ms),
             _ => DEFAULT_TIMEOUT,

@@ -142,10 +142,14 @@ pub unsafe extern "C" fn SSL_set_session_id_context(
 /// `session` and drops the one it held. NULL `session` clears it. Returns 1, or 0 when `ssl`
 /// is NULL.
 ///
+/// Differs from OpenSSL 3.0: the previous session of a completed connection is not removed
+/// from the cache as "bad" (sesscache has no shutdown state; see `SSL_free`).
+///
 /// Thread-safe (the connection's state is synchronized internally). OpenSSL requires an `SSL` to be
 /// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_set_session(ssl: *mut SSL, session: *mut SSL_SESSION) -> c_int {
+    // divergence: no "bad session" is removed from the cache first (no TLS, no shutdown state).
     guard(0, || {
         // SAFETY: the caller holds references on non-NULL arguments.
         let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
@@ -269,6 +273,7 @@ pub unsafe extern "C" fn SSL_is_server(ssl: *const SSL) -> c_int {
 /// used by one thread at a time; portable code should do the same.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_set_verify(ssl: *mut SSL, mode: c_int, callback: SSL_verify_cb) {
+    // divergence: the callback is never called; sesscache verifies no certificates.
     let _ = callback;
     guard((), || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.

@@ -43,6 +43,7 @@ pub unsafe extern "C" fn SSL_CIPHER_find(ssl: *mut SSL, ptr: *const c_uchar) -> 
 /// Thread-safe (ciphers are immutable statics).
 #[unsafe(no_mangle)]
 pub extern "C" fn SSL_CIPHER_get_id(c: *const SSL_CIPHER) -> u32 {
+    // divergence: OpenSSL 3.0 crashes on NULL; 0 is the failure value here.
     handle::cipher(c).map_or(0, |c| c.id)
 }
 

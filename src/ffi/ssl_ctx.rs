@@ -5,7 +5,6 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::core::context::SessionCtx;
 use crate::core::key::Bytes32;
-use crate::core::mode::CacheMode;
 use crate::core::session::SessionRef;
 
 use super::callbacks::{CallbackSlots, GetSessionCb, Hooks, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB};
@@ -49,7 +48,7 @@ pub(crate) fn finalize(ctx: &SSL_CTX, ptr: *mut SSL_CTX) {
 pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
     guard(std::ptr::null_mut(), || {
         // SAFETY: a non-NULL method comes from TLS_*method(), which return statics.
-        let Some(method) = (unsafe { meth.as_ref() }) else { return std::ptr::null_mut() };
+        let Some(method) = (unsafe { handle::method(meth) }) else { return std::ptr::null_mut() };
         handle::ctx_into_raw(Box::new(SSL_CTX {
             core: SessionCtx::new(),
             callbacks: CallbackSlots::default(),
@@ -154,9 +153,7 @@ pub unsafe extern "C" fn SSL_CTX_add_session(ctx: *mut SSL_CTX, session: *mut SS
         let (Some(c), Some(s)) = (unsafe { handle::ctx(ctx) }, unsafe { handle::session(session) }) else {
             return 0;
         };
-        // The time is only read with SSL_SESS_CACHE_UPDATE_TIME: skip the clock otherwise.
-        let now = if c.core.mode().contains(CacheMode::UPDATE_TIME) { handle::now() } else { 0 };
-        c_int::from(c.core.add_session(&s, now, &Hooks::for_ctx(c, ctx)))
+        c_int::from(c.core.add_session(&s, handle::now(), &Hooks::for_ctx(c, ctx)))
     })
 }
 
