@@ -8,7 +8,7 @@
 //! operation count; otherwise also run at least that long) and `SESSCACHE_STRESS_THREADS`
 //! (default 4) size the run.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::os::raw::{c_int, c_long, c_uchar, c_uint};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -34,6 +34,9 @@ static GET_HITS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// References taken by `get_cb` on sessions it lent (`*copy` left at 1), released by the
+    /// worker once the call that ran the callback has returned.
+    static PINNED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     static RNG: Cell<u64> = const { Cell::new(0x2545_f491_4f6c_dd1d) };
 }
 
@@ -84,12 +87,17 @@ unsafe extern "C" fn get_cb(_ssl: *mut SSL, id: *const c_uchar, len: c_int, copy
         let got = unsafe { SSL_SESSION_get_id(p as *mut SSL_SESSION, &mut n) };
         if n as usize == want.len() && unsafe { std::slice::from_raw_parts(got, n as usize) } == want {
             GET_HITS.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: live (we hold the store's lock).
+            unsafe { SSL_SESSION_up_ref(p as *mut SSL_SESSION) };
             if rnd() % 2 == 0 {
-                // SAFETY: live (we hold the store's lock); the new reference goes to the library.
-                unsafe {
-                    SSL_SESSION_up_ref(p as *mut SSL_SESSION);
-                    *copy = 0;
-                }
+                // The new reference goes to the library.
+                // SAFETY: `copy` is writable for the call.
+                unsafe { *copy = 0 };
+            } else {
+                // Lent: the library takes its own reference after we return, so the session
+                // must outlive the store's lock. Another thread's remove_cb may free the
+                // store's reference at any time: pin it until the lookup has returned.
+                PINNED.with_borrow_mut(|v| v.push(p));
             }
             return p as *mut SSL_SESSION;
         }
@@ -146,6 +154,9 @@ fn worker(sctx: &Ptr<SSL_CTX>, cctx: &Ptr<SSL_CTX>, seed: u64, ops: u64, until: 
         sesscache_handshake_start(probe);
         while done < ops || Instant::now() < until {
             done += 1;
+            for p in PINNED.with_borrow_mut(std::mem::take) {
+                free_ptr(p);
+            }
             let r = rnd();
             let id = [(r >> 8) as u8 % 16, (r >> 16) as u8 % 4];
             let idlen = (r >> 24) as usize % 3; // 0, 1 or 2: empty ids included
@@ -221,6 +232,9 @@ fn worker(sctx: &Ptr<SSL_CTX>, cctx: &Ptr<SSL_CTX>, seed: u64, ops: u64, until: 
         }
         for s in own {
             SSL_SESSION_free(s);
+        }
+        for p in PINNED.with_borrow_mut(std::mem::take) {
+            free_ptr(p);
         }
         for s in clients.into_iter().chain(servers).chain([probe]) {
             SSL_free(s);
