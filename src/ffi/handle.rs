@@ -9,7 +9,7 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crate::core::session::{Session, SessionRef};
@@ -251,28 +251,32 @@ pub unsafe fn ssl_release(p: *const SSL) {
 
 /// An optional C function pointer (`F` is `Option<extern "C" fn ...>`), readable and writable
 /// from any thread.
+///
+/// The pointer is kept as a pointer (`AtomicPtr`), not an integer, so that it keeps its
+/// provenance: a function pointer rebuilt from a plain integer is undefined behaviour to call
+/// (Miri reports it).
 pub struct FnSlot<F: Copy> {
-    raw: AtomicUsize,
+    raw: AtomicPtr<()>,
     _f: PhantomData<F>,
 }
 
 impl<F: Copy> Default for FnSlot<F> {
     fn default() -> Self {
-        FnSlot { raw: AtomicUsize::new(0), _f: PhantomData }
+        FnSlot { raw: AtomicPtr::new(std::ptr::null_mut()), _f: PhantomData }
     }
 }
 
 impl<F: Copy> FnSlot<F> {
-    const IS_FN_SIZED: () = assert!(std::mem::size_of::<F>() == std::mem::size_of::<usize>());
+    const IS_FN_SIZED: () = assert!(std::mem::size_of::<F>() == std::mem::size_of::<*mut ()>());
 
     /// Stores `f` (NULL clears the slot).
     ///
     /// # Safety
-    /// `F` must be `Option<fn pointer>`, whose NULL is `None` and whose size is a usize's.
+    /// `F` must be `Option<fn pointer>`, whose NULL is `None` and whose size is a pointer's.
     pub unsafe fn set(&self, f: F) {
         let () = Self::IS_FN_SIZED;
-        // SAFETY: `F` is an optional function pointer of the size of a usize (checked above).
-        let v = unsafe { std::mem::transmute_copy::<F, usize>(&f) };
+        // SAFETY: `F` is an optional function pointer of the size of a pointer (checked above).
+        let v = unsafe { std::mem::transmute_copy::<F, *mut ()>(&f) };
         self.raw.store(v, Ordering::Release);
     }
 
@@ -280,7 +284,7 @@ impl<F: Copy> FnSlot<F> {
     pub fn get(&self) -> F {
         let () = Self::IS_FN_SIZED;
         let v = self.raw.load(Ordering::Acquire);
-        // SAFETY: `v` was stored by `set` from a valid `F`, or is 0, which is `None`.
-        unsafe { std::mem::transmute_copy::<usize, F>(&v) }
+        // SAFETY: `v` was stored by `set` from a valid `F`, or is NULL, which is `None`.
+        unsafe { std::mem::transmute_copy::<*mut (), F>(&v) }
     }
 }
