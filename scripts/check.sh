@@ -76,8 +76,11 @@ run_all() {
   return $st
 }
 step build-c-asan build_c "$OUT/asan" "$SAN"
-step c-asan-ubsan env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_all "$OUT/asan"
+run_asan() {
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_all "$OUT/asan"
+}
+step c-asan-ubsan run_asan
 step build-c-plain build_c "$OUT/plain" ""
 step c-valgrind run_all "$OUT/plain" valgrind -q --error-exitcode=1 --leak-check=full \
   --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect

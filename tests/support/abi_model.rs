@@ -213,6 +213,11 @@ impl MModel {
     fn find(&self, key: &(i32, Vec<u8>)) -> Option<usize> {
         self.entries.iter().position(|e| e.key == *key)
     }
+    fn sorted_desc(&self) -> Vec<String> {
+        let mut v = self.entries.clone();
+        v.sort_by_key(|e| (e.expiry, e.seq));
+        v.iter().map(|e| format!("{}:{:?}/{}", e.obj, e.expiry.parts(), e.seq)).collect()
+    }
     fn cached(&self, obj: usize) -> bool {
         self.entries.iter().any(|e| e.obj == obj)
     }
@@ -560,7 +565,9 @@ impl<'s, S: Source> Fuzz<'s, S> {
                     assert_eq!(got, c_long::from(ok), "set_timeout({t})");
                     if ok {
                         self.m.slots[s.unwrap()].as_mut().unwrap().timeout = t;
+                        self.reposition(s.unwrap());
                     }
+                    return Some(());
                 }
                 if let Some(i) = s {
                     self.reposition(i);
@@ -1106,6 +1113,10 @@ pub fn run<S: Source>(src: &mut S) -> u64 {
     };
     while let Some(op) = f.b() {
         let done = if op & 0x80 == 0 { f.m_op(op) } else { f.h_op(op) };
+        if std::env::var_os("ABI_TRACE").is_some() && op & 0x80 == 0 {
+            let ents: Vec<String> = f.m.sorted_desc();
+            eprintln!("op {} mode {:#x} size {} -> {:?}", op % 16, f.m.mode, f.m.size, ents);
+        }
         if done.is_none() {
             break;
         }
