@@ -46,7 +46,7 @@ step() { # step NAME COMMAND...
 # Isolation is off for the clock (time::now) and getrandom; sizes shrink under cfg(miri).
 miri() {
   MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" \
-    timeout 900 cargo +nightly miri test --locked -p sesscache --lib --test core_model --test abi_fuzz --test stress
+    timeout 600 cargo +nightly miri test --locked -p sesscache --lib --test core_model --test abi_fuzz --test stress
 }
 step miri miri
 

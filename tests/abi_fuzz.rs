@@ -2,7 +2,7 @@
 //! checked against a model; no leaked session after each sequence.
 //!
 //! `SESSCACHE_ABI_FUZZ_SECS=N` runs new seeds for N seconds instead of the default 40
-//! sequences (6 under Miri); the number of calls executed is printed.
+//! sequences (3 under Miri); the number of calls executed is printed.
 
 #[path = "support/core_model.rs"]
 mod core_model;
@@ -17,7 +17,7 @@ use core_model::Rng;
 #[test]
 fn exported_calls_match_the_model() {
     let secs: Option<u64> = std::env::var("SESSCACHE_ABI_FUZZ_SECS").ok().and_then(|v| v.parse().ok());
-    let (seqs, len) = if cfg!(miri) { (6, 400) } else { (40, 6000) };
+    let (seqs, len) = if cfg!(miri) { (3, 300) } else { (40, 6000) };
     let seqs = std::env::var("SESSCACHE_ABI_FUZZ_SEQS").ok().and_then(|v| v.parse().ok()).unwrap_or(seqs);
     let first: u64 = std::env::var("SESSCACHE_ABI_FUZZ_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let deadline = secs.map(|s| Instant::now() + Duration::from_secs(s));
@@ -36,8 +36,9 @@ fn exported_calls_match_the_model() {
     }
     let (callbacks, st) = abi_model::exercised();
     eprintln!(
-        "abi fuzz: {calls} calls in {} sequences ({callbacks} callbacks, {} evictions, {} handshake ends, {} get_cb hits), \
+        "abi fuzz: {calls} calls ({} fuzzed operations) in {} sequences ({callbacks} callbacks, {} evictions, {} handshake ends, {} get_cb hits), \
          0 crashes, 0 mismatches, 0 leaks",
+        st.operations,
         seed - first,
         st.evictions,
         st.handshakes,

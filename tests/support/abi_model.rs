@@ -59,12 +59,14 @@ thread_local! {
     static GET_COPY0: Cell<bool> = const { Cell::new(false) };
     static GEN_LEN: Cell<c_uint> = const { Cell::new(32) };
     static CB_CALLS: Cell<u64> = const { Cell::new(0) };
-    static STATS: RefCell<Stats> = const { RefCell::new(Stats { evictions: 0, handshakes: 0, get_hits: 0 }) };
+    static STATS: RefCell<Stats> = const { RefCell::new(Stats { operations: 0, evictions: 0, handshakes: 0, get_hits: 0 }) };
 }
 
 /// What the sequences exercised, so that a run can show it was not vacuous.
 #[derive(Clone, Copy, Debug)]
 pub struct Stats {
+    /// Fuzzed operations.
+    pub operations: u64,
     /// Sessions evicted from M.
     pub evictions: u64,
     /// Handshakes completed in H (each end counted).
@@ -308,8 +310,11 @@ fn count_done(c: &mut HCounters, s: &mut HSsl) {
 /// The fuzzer's state for one sequence.
 pub struct Fuzz<'s, S: Source> {
     src: &'s mut S,
-    /// Exported calls made (the callbacks' own calls not included).
+    /// Exported calls made (the callbacks' own calls not included), the model's read-backs of
+    /// the counters after each operation included.
     pub calls: u64,
+    /// Operations (fuzzed steps, each one or a few exported calls with fuzzed arguments).
+    pub ops: u64,
     m: MModel,
     mctx: *mut SSL_CTX,
     probe: *mut SSL,
@@ -1094,6 +1099,7 @@ pub fn run<S: Source>(src: &mut S) -> u64 {
     let mut f = Fuzz {
         src,
         calls: 12,
+        ops: 0,
         m: MModel {
             slots: (0..POOL).map(|_| None).collect(),
             size: SSL_SESSION_CACHE_MAX_SIZE_DEFAULT,
@@ -1111,9 +1117,12 @@ pub fn run<S: Source>(src: &mut S) -> u64 {
         buf: vec![0; BUF],
         out: vec![0; BUF],
     };
+    // ABI_TRACE=1 prints M's model after each of its operations (to debug a mismatch).
+    let trace = std::env::var_os("ABI_TRACE").is_some();
     while let Some(op) = f.b() {
+        f.ops += 1;
         let done = if op & 0x80 == 0 { f.m_op(op) } else { f.h_op(op) };
-        if std::env::var_os("ABI_TRACE").is_some() && op & 0x80 == 0 {
+        if trace && op & 0x80 == 0 {
             let ents: Vec<String> = f.m.sorted_desc();
             eprintln!("op {} mode {:#x} size {} -> {:?}", op % 16, f.m.mode, f.m.size, ents);
         }
@@ -1124,6 +1133,7 @@ pub fn run<S: Source>(src: &mut S) -> u64 {
     }
     STATS.with_borrow_mut(|st| {
         st.evictions += f.m.cache_full as u64;
+        st.operations += f.ops;
         st.handshakes += f.hcount.iter().map(|c| (c.accept_good + c.connect_good) as u64).sum::<u64>();
     });
     let calls = f.calls + teardown(f);
