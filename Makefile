@@ -1,5 +1,6 @@
 # sesscache: `make` builds the library and header, `make demo` shows it working,
-# `make test` runs every test and ends with "N passed, M failed".
+# `make test` runs every test and ends with "N passed, M failed"; `make check` runs the
+# reliability gates (Miri, sanitizers, valgrind, stress, fuzzers), `make check-ci` a bounded run.
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -10,7 +11,7 @@ SONAME  := libsesscache.so.0.$(SOMINOR)
 REL     := target/release
 CT      := target/ct
 
-.PHONY: all lib demo test check-header clean fuzz-d2i
+.PHONY: all lib demo test check check-ci check-header clean fuzz-d2i
 
 all: lib
 
@@ -44,6 +45,14 @@ FUZZ_TIME ?= 60
 fuzz-d2i:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && $(CARGO) +nightly fuzz run d2i -- -max_total_time=$(FUZZ_TIME)
+
+# The reliability gates at full length (see scripts/check.sh and README "Reliability").
+check:
+	./scripts/check.sh full
+
+# The bounded version CI runs: each fuzzer 60 s, the stress test 30 s.
+check-ci:
+	./scripts/check.sh ci
 
 clean:
 	$(CARGO) clean

@@ -294,7 +294,11 @@ pub unsafe fn ssl_release(p: *const SSL) {
 // ---- C function pointers, stored in atomics. ----
 
 /// An optional C function pointer (`F` is `Option<extern "C" fn ...>`), readable and writable
-/// from any thread. Kept as a pointer (not an integer) so that its provenance survives.
+/// from any thread.
+///
+/// The pointer is kept as a pointer (`AtomicPtr`), not an integer, so that it keeps its
+/// provenance: a function pointer rebuilt from a plain integer is undefined behaviour to call
+/// (Miri reports it).
 pub struct FnSlot<F: Copy> {
     raw: AtomicPtr<()>,
     _f: PhantomData<F>,
