@@ -419,6 +419,20 @@ impl<H: Handle> Cache<H> {
         }
     }
 
+    /// Moves the session cached under `key` to the position of its current expiry, if `h` is
+    /// the object cached there (for callers that know a session's key but not its listing).
+    pub fn reposition(&self, key: &SessionKey, h: &H) {
+        let hash = self.hash(key);
+        let node = {
+            let table = self.shard(hash).table.read();
+            match table.find(hash, |n| n.key == *key) {
+                Some(n) if n.handle.same(h) => n.clone(),
+                _ => return,
+            }
+        };
+        self.reposition_listing(&node);
+    }
+
     /// Every cached session, earliest expiry first (for tests and statistics).
     pub fn snapshot(&self) -> Vec<H> {
         let listings = self.lock_order().live_listings();

@@ -170,7 +170,7 @@ fn run_inner<S: Source>(src: &mut S) -> usize {
                 let stamp = (st % 4 == 0).then_some(i64::from(st >> 4));
                 let h = &pool[o];
                 let added = cache.add(h, cap, stamp);
-                let (key, expiry) = h.key_expiry();
+                let (key, expiry) = (h.key(), h.expiry());
                 // The model.
                 let mut want_new = true;
                 let mut want_replaced = None;
