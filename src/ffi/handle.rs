@@ -96,25 +96,61 @@ pub fn now() -> i64 {
     unsafe { libc::time(std::ptr::null_mut()) as i64 }
 }
 
-/// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back to a mix of
-/// clocks and addresses only if the kernel refuses.
+/// Random bytes per thread, drawn from the kernel 256 at a time: a session id and a master key
+/// then cost a copy instead of two `getrandom(2)` calls. Used bytes are wiped, and a pool
+/// filled before a `fork` is never used in the child (the process id is checked).
+struct RandomPool {
+    pid: libc::pid_t,
+    pos: usize,
+    buf: [u8; 256],
+}
+
+thread_local! {
+    static RANDOM: std::cell::RefCell<RandomPool> =
+        const { std::cell::RefCell::new(RandomPool { pid: 0, pos: 256, buf: [0; 256] }) };
+}
+
+/// Fills `buf` with bytes from the kernel's random source.
+///
+/// # Panics
+/// When the kernel refuses randomness (never on Linux ≥ 3.17 once booted): the export's
+/// `guard` turns that into its failure value, so no handshake proceeds with weak ids or keys.
 pub fn fill_random(buf: &mut [u8]) {
+    RANDOM.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let mut done = 0;
+        while done < buf.len() {
+            if pool.pid != pid || pool.pos == pool.buf.len() {
+                refill(&mut pool.buf);
+                pool.pid = pid;
+                pool.pos = 0;
+            }
+            let n = (buf.len() - done).min(pool.buf.len() - pool.pos);
+            let pos = pool.pos;
+            buf[done..done + n].copy_from_slice(&pool.buf[pos..pos + n]);
+            pool.buf[pos..pos + n].iter_mut().for_each(|b| *b = 0);
+            pool.pos += n;
+            done += n;
+        }
+    });
+}
+
+fn refill(buf: &mut [u8]) {
     let mut done = 0;
+    let mut failures = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
         // SAFETY: `rest` is a valid writable buffer of `rest.len()` bytes.
         let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n <= 0 {
-            let mut x = now() as u64 ^ (rest.as_ptr() as u64).rotate_left(32);
-            for b in rest.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
+        match usize::try_from(n) {
+            Ok(n) if n > 0 => done += n,
+            _ => {
+                failures += 1;
+                assert!(failures < 100, "getrandom(2) keeps failing");
             }
-            return;
         }
-        done += usize::try_from(n).unwrap_or(rest.len());
     }
 }
 
