@@ -257,6 +257,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "sockets")]
     fn a_dead_server_is_a_bounded_miss_then_skipped() {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
         let s = RedisStore::open("redis://127.0.0.1:1/0", Duration::from_millis(50)).unwrap();

@@ -1213,6 +1213,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "exhaustive over every vector: too slow under Miri (cargo-fuzz d2i covers it)")]
     fn encode_vectors_decode_back() {
         for (name, want) in ENC_VECTORS {
             if want.is_empty() {
@@ -1239,6 +1240,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "exhaustive over every vector: too slow under Miri (cargo-fuzz d2i covers it)")]
     fn decode_matches_openssl() {
         for (name, input, want) in DEC_VECTORS {
             let got = decode(&unhex(input), NOW);
@@ -1302,6 +1304,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "exhaustive over every vector: too slow under Miri (cargo-fuzz d2i covers it)")]
     fn every_truncation_rejected() {
         for (name, input, want) in DEC_VECTORS {
             if want.is_err() {
@@ -1316,6 +1319,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "exhaustive over every vector: too slow under Miri (cargo-fuzz d2i covers it)")]
     fn mutations_never_panic_and_stay_in_bounds() {
         for (_, input, _) in DEC_VECTORS {
             let b = unhex(input);
