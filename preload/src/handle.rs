@@ -553,9 +553,14 @@ impl LibSession {
 
     /// `SSL_SESSION_get0_id_context`.
     pub fn sid_ctx(&self) -> Bytes32 {
+        self.bytes32(self.real.sess_get0_sid_ctx)
+    }
+
+    /// Copies the (at most 32) bytes a libssl getter of the `get_id` shape points to.
+    fn bytes32(&self, get: unsafe extern "C" fn(*const SSL_SESSION, *mut c_uint) -> *const u8) -> Bytes32 {
         let mut len: c_uint = 0;
-        // SAFETY: a live session; the pointer is into its 32-byte buffer.
-        let p = unsafe { (self.real.sess_get0_sid_ctx)(self.p.as_ptr(), &mut len) };
+        // SAFETY: a live session; the getter points into one of its 32-byte buffers.
+        let p = unsafe { get(self.p.as_ptr(), &mut len) };
         if p.is_null() {
             return Bytes32::EMPTY;
         }
@@ -577,15 +582,7 @@ impl LibSession {
 
     /// `SSL_SESSION_get_id`.
     pub fn id(&self) -> Bytes32 {
-        let mut len: c_uint = 0;
-        // SAFETY: a live session; get_id points into its 32-byte buffer.
-        let p = unsafe { (self.real.sess_get_id)(self.p.as_ptr(), &mut len) };
-        if p.is_null() {
-            return Bytes32::EMPTY;
-        }
-        let len = (len as usize).min(MAX_ID_LENGTH);
-        // SAFETY: the buffer holds at least `len` (≤ 32) bytes.
-        Bytes32::new(unsafe { std::slice::from_raw_parts(p, len) }).unwrap_or(Bytes32::EMPTY)
+        self.bytes32(self.real.sess_get_id)
     }
 }
 
