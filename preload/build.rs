@@ -1,5 +1,5 @@
-//! Links the preload library with a version script that exports only the functions it takes
-//! over, under libssl's symbol version.
+//! Links the preload library with a version script listing the functions it takes over (they
+//! stay unversioned: see preload.map).
 
 use std::env;
 use std::path::PathBuf;
