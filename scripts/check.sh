@@ -44,9 +44,9 @@ step() { # step NAME COMMAND...
 
 # ---- Miri: the core's unit tests and the Rust tests that call the ABI ----------------------
 # Isolation is off for the clock (time::now) and getrandom; sizes shrink under cfg(miri).
+# The Redis client (feature `redis`) talks to sockets, which Miri cannot run: left out.
 miri() {
   MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" \
-    # The Redis client (feature `redis`) talks to sockets, which Miri cannot run: left out.
     timeout 900 cargo +nightly miri test --locked -p sesscache --no-default-features --features capi --lib --test core_model --test abi_fuzz --test stress
 }
 step miri miri
