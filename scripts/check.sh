@@ -47,7 +47,7 @@ step() { # step NAME COMMAND...
 # The Redis client (feature `redis`) talks to sockets, which Miri cannot run: left out.
 miri() {
   MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" \
-    timeout 900 cargo +nightly miri test --locked -p sesscache --no-default-features --features capi --lib --test core_model --test abi_fuzz --test stress
+    timeout 1500 cargo +nightly miri test --locked -p sesscache --no-default-features --features capi --lib --test core_model --test abi_fuzz --test stress
 }
 step miri miri
 
