@@ -243,7 +243,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_new_cb(ctx: *mut SSL_CTX, cb: Option<N
     let Some(real) = real() else { return };
     // SAFETY: ctx is NULL or a live context.
     match unsafe { state(real, ctx) } {
-        Some(st) => st.set_callbacks(|c| c.new = cb),
+        Some(st) => guard((), || st.set_callbacks(|c| c.new = cb)),
         // SAFETY: forwarded as received.
         None => unsafe { real.fwd_set_new_cb(ctx, cb) },
     }
@@ -255,7 +255,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_new_cb(ctx: *mut SSL_CTX) -> Option<Ne
     let real = real()?;
     // SAFETY: ctx is NULL or a live context.
     match unsafe { state(real, ctx) } {
-        Some(st) => st.callbacks().new,
+        Some(st) => guard(None, || st.callbacks().new),
         // SAFETY: forwarded as received.
         None => unsafe { real.fwd_get_new_cb(ctx) },
     }
@@ -268,7 +268,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_remove_cb(ctx: *mut SSL_CTX, cb: Optio
     let Some(real) = real() else { return };
     // SAFETY: ctx is NULL or a live context.
     match unsafe { state(real, ctx) } {
-        Some(st) => st.set_callbacks(|c| c.remove = cb),
+        Some(st) => guard((), || st.set_callbacks(|c| c.remove = cb)),
         // SAFETY: forwarded as received.
         None => unsafe { real.fwd_set_remove_cb(ctx, cb) },
     }
@@ -280,7 +280,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_remove_cb(ctx: *mut SSL_CTX) -> Option
     let real = real()?;
     // SAFETY: ctx is NULL or a live context.
     match unsafe { state(real, ctx) } {
-        Some(st) => st.callbacks().remove,
+        Some(st) => guard(None, || st.callbacks().remove),
         // SAFETY: forwarded as received.
         None => unsafe { real.fwd_get_remove_cb(ctx) },
     }
@@ -293,7 +293,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_get_cb(ctx: *mut SSL_CTX, cb: Option<G
     let Some(real) = real() else { return };
     // SAFETY: ctx is NULL or a live context.
     match unsafe { state(real, ctx) } {
-        Some(st) => st.set_callbacks(|c| c.get = cb),
+        Some(st) => guard((), || st.set_callbacks(|c| c.get = cb)),
         // SAFETY: forwarded as received.
         None => unsafe { real.fwd_set_get_cb(ctx, cb) },
     }
@@ -305,7 +305,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_get_cb(ctx: *mut SSL_CTX) -> Option<Ge
     let real = real()?;
     // SAFETY: ctx is NULL or a live context.
     match unsafe { state(real, ctx) } {
-        Some(st) => st.callbacks().get,
+        Some(st) => guard(None, || st.callbacks().get),
         // SAFETY: forwarded as received.
         None => unsafe { real.fwd_get_get_cb(ctx) },
     }
