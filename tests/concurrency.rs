@@ -132,6 +132,77 @@ fn core_four_threads() {
     leaks.check();
 }
 
+/// Every entry that enters the cache leaves it exactly once (evicted, replaced, removed or
+/// flushed) or is still there: adds race with evictions of their own key, removals and flushes,
+/// at a tiny capacity so that nearly every add evicts.
+#[test]
+fn core_entries_are_conserved_under_races() {
+    use sesscache::core::cache::Cache;
+    use sesscache::core::key::SessionKey;
+    let leaks = Leaks::start();
+    let cache = Cache::<SessionRef>::new();
+    let entered = AtomicUsize::new(0);
+    let left = AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        for t in 0..THREADS {
+            let (cache, entered, left) = (&cache, &entered, &left);
+            sc.spawn(move || {
+                let mut r = Rng(0xc0ffee ^ t);
+                let mut mine: Vec<SessionRef> = Vec::new();
+                for _ in 0..OPS * 4 {
+                    let id = [r.below(24) as u8; 32];
+                    let key = SessionKey::from_slice(0x0303, &id).unwrap();
+                    let add = |s: &SessionRef| {
+                        let a = cache.add(s, 8, None);
+                        entered.fetch_add(usize::from(a.is_new), Ordering::Relaxed);
+                        left.fetch_add(a.evicted.len() + usize::from(a.replaced.is_some()), Ordering::Relaxed);
+                        assert!(a.evicted.iter().all(|v| v.is_not_resumable()));
+                    };
+                    match r.below(100) {
+                        0..=44 => {
+                            let s = Arc::new(Session::new(T0));
+                            s.update(|f| {
+                                f.version = 0x0303;
+                                f.id = Bytes32::new(&id).unwrap();
+                                f.timeout = 10 + r.below(5) as i64;
+                            });
+                            add(&s);
+                            mine.push(s);
+                            if mine.len() > 8 {
+                                mine.remove(0);
+                            }
+                        }
+                        45..=64 if !mine.is_empty() => add(&mine[r.below(mine.len() as u64) as usize].clone()),
+                        65..=79 => {
+                            if cache.remove(&key).is_some() {
+                                left.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        80..=82 => {
+                            left.fetch_add(cache.flush(T0 + 12).len(), Ordering::Relaxed);
+                        }
+                        _ => {
+                            if let Some(s) = cache.get(&key) {
+                                assert_eq!(s.read(|f| f.id), Bytes32::new(&id).unwrap(), "a lookup returns its key");
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    cache.validate();
+    let (entered, left) = (entered.load(Ordering::Relaxed), left.load(Ordering::Relaxed));
+    assert!(entered > 1000, "the test did too little: {entered} entries");
+    assert_eq!(entered, left + cache.len(), "entries entered = entries that left + entries cached");
+    assert!(cache.len() <= 7, "a cache of size 8 holds at most 7");
+    for s in cache.snapshot() {
+        assert!(s.is_cached());
+    }
+    drop(cache);
+    leaks.check();
+}
+
 static REMOVED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_remove(ctx: *mut SSL_CTX, _s: *mut SSL_SESSION) {

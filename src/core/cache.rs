@@ -1,9 +1,12 @@
 //! The cache: a sharded hash index for lookups plus one expiry-ordered list for eviction and
 //! flush, reproducing OpenSSL 3.0's `SSL_CTX_add_session`, remove, eviction and flush.
 //!
-//! Lookups take only their shard's read lock. Every mutation (add, remove, evict, flush,
-//! reposition) first takes the `order` mutex, then the shard write locks it needs; so the
-//! order and the index always agree, and the count is exact. No callback runs here: removed
+//! Lookups take only their shard's read lock. The order lock is the innermost lock and is held
+//! only for the order itself: add and remove take their key's shard write lock, then the order
+//! lock; flush and reposition take the order lock alone. A session leaves the cache when it
+//! leaves the order (under the order lock, so the count and the eviction order are exact);
+//! evicted and flushed sessions leave the index just after, with no order lock held, and until
+//! then lookups skip them (their listing is no longer linked). No callback runs here: removed
 //! sessions are handed back to the caller, which runs `remove_cb` and drops them after every
 //! lock is released.
 //!
@@ -16,7 +19,7 @@
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -56,7 +59,7 @@ impl spin::RelaxStrategy for SpinThenYield {
 }
 
 /// Keeps a value on cache lines of its own, so that writers of it do not slow down readers of
-/// its neighbours (lookups read `shards` and `hasher`; every mutation writes `order` and `len`).
+/// its neighbours (lookups read `shards` and `hasher`; every mutation writes `serial`).
 #[repr(align(128))]
 struct Own<T>(T);
 
@@ -70,6 +73,11 @@ impl<T> std::ops::Deref for Own<T> {
 /// Index shards. A power of two, well above the core counts we target.
 const SHARDS: usize = 64;
 
+/// The shard of a hash: its top bits (hashbrown uses the low bits, and the top 7 for tags).
+fn shard_of(hash: u64) -> usize {
+    (hash >> 40) as usize % SHARDS
+}
+
 /// Tombstones tolerated before the order is compacted, beyond one per live entry.
 const TOMBSTONE_SLACK: usize = 1024;
 
@@ -77,8 +85,10 @@ const TOMBSTONE_SLACK: usize = 1024;
 /// Sessions that track their cache (see [`Handle::attach`]) hold a `Weak` to it.
 pub struct Listing<H> {
     key: SessionKey,
+    /// The key's hash in its cache, kept so that eviction and flush need not hash again.
+    hash: u64,
     handle: H,
-    cache_id: usize,
+    cache_id: u32,
     // Position; written only under the order mutex.
     overflowed: AtomicBool,
     at: AtomicI64,
@@ -117,28 +127,50 @@ impl<H: Handle> Listing<H> {
 
 /// Every live cache by id, so that a session can find the cache that lists it without holding
 /// a counted reference to it (which would make every add and drop touch one shared counter).
-static CACHES: Lazy<RwLock<HashMap<usize, Weak<dyn Any + Send + Sync>>>> = Lazy::new(Default::default);
-static NEXT_CACHE_ID: AtomicUsize = AtomicUsize::new(1);
+static CACHES: Lazy<RwLock<HashMap<u32, Weak<dyn Any + Send + Sync>>>> = Lazy::new(Default::default);
+static NEXT_CACHE_ID: AtomicU32 = AtomicU32::new(1);
 
-fn lookup_cache<H: Handle>(id: usize) -> Option<Arc<Cache<H>>> {
+fn lookup_cache<H: Handle>(id: u32) -> Option<Arc<Cache<H>>> {
     let any = CACHES.read().get(&id)?.upgrade()?;
     any.downcast::<Cache<H>>().ok()
 }
 
+/// An index entry: the listing and its key's hash, so that growing the table and probing past
+/// other keys never have to read a listing (each such read is a likely cache miss).
+struct Slot<H> {
+    hash: u64,
+    node: Arc<Listing<H>>,
+}
+
+impl<H> Slot<H> {
+    fn is(&self, hash: u64, key: &SessionKey) -> bool {
+        self.hash == hash && self.node.key == *key
+    }
+
+    /// [`Slot::is`], and the listing is still linked: not an eviction or flush in progress.
+    fn is_live(&self, hash: u64, key: &SessionKey) -> bool {
+        self.is(hash, key) && self.node.linked.load(Ordering::Relaxed)
+    }
+}
+
 #[repr(align(128))]
 struct Shard<H> {
-    table: RwLock<HashTable<Arc<Listing<H>>>>,
+    table: RwLock<HashTable<Slot<H>>>,
 }
 
 /// The sessions of one expiry, oldest insertion first: (insertion number, listing).
 type Bucket<H> = VecDeque<(u64, Weak<Listing<H>>)>;
 
 /// The eviction order: FIFO buckets by expiry, with tombstones.
+///
+/// `repr(C)`, and the fields written by every add first, so that with the lock and the count
+/// before them they share one cache line (see [`Serial`]).
+#[repr(C)]
 struct Order<H> {
-    buckets: BTreeMap<Expiry, Bucket<H>>,
+    seq: u64,
     live: usize,
     tombstones: usize,
-    seq: u64,
+    buckets: BTreeMap<Expiry, Bucket<H>>,
     /// Listings met while skipping tombstones, kept so that their last reference (and with it,
     /// possibly, the session's final free) is never dropped under the lock.
     graveyard: Vec<Arc<Listing<H>>>,
@@ -197,6 +229,17 @@ impl<H: Handle> Order<H> {
         self.tombstones = 0;
     }
 
+    /// The listings met while skipping tombstones, for the caller to drop once every lock is
+    /// released.
+    fn take_graveyard(&mut self) -> Vec<Arc<Listing<H>>> {
+        // Usually empty: then its cache line is only read.
+        if self.graveyard.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.graveyard)
+        }
+    }
+
     /// The live listings in order.
     fn live_listings(&mut self) -> Vec<Arc<Listing<H>>> {
         let graveyard = &mut self.graveyard;
@@ -222,10 +265,19 @@ impl<H: Handle> std::ops::DerefMut for OrderGuard<'_, H> {
 
 impl<H: Handle> Drop for OrderGuard<'_, H> {
     fn drop(&mut self) {
-        let dead = self.0.as_mut().map(|o| std::mem::take(&mut o.graveyard));
+        let dead = self.0.as_mut().map(|o| o.take_graveyard());
         drop(self.0.take());
         drop(dead);
     }
+}
+
+/// What every mutation serialises on: the order lock, and the count it keeps exact (written
+/// only under the lock, read without it). `repr(C)`: the count, the lock word and the order's
+/// hot fields fill the first 64 bytes, one cache line that moves between cores once per add.
+#[repr(C)]
+struct Serial<H> {
+    len: AtomicUsize,
+    order: OrderLock<Order<H>>,
 }
 
 /// The result of [`Cache::add`].
@@ -243,36 +295,48 @@ pub struct Added<H> {
 pub struct Cache<H: Handle> {
     shards: Box<[Shard<H>]>,
     hasher: DefaultHashBuilder,
-    id: usize,
-    order: Own<OrderLock<Order<H>>>,
-    len: Own<AtomicUsize>,
+    id: u32,
+    /// The order and the count, on cache lines of their own: every mutation writes both, and
+    /// sharing one line saves a transfer between cores per add.
+    serial: Own<Serial<H>>,
 }
 
 impl<H: Handle> Cache<H> {
     /// An empty cache.
     pub fn new() -> Arc<Cache<H>> {
-        let id = NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed);
+        let mut caches = CACHES.write();
+        // Ids are 32 bits (they sit in every listing); after a wrap, ids still in use are
+        // skipped, so no two live caches ever share one.
+        let id = loop {
+            let id = NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed);
+            if id != 0 && !caches.contains_key(&id) {
+                break id;
+            }
+        };
         let cache = Arc::new(Cache {
             shards: (0..SHARDS).map(|_| Shard { table: RwLock::new(HashTable::new()) }).collect(),
-            order: Own(OrderLock::new(Order {
-                buckets: BTreeMap::new(),
-                live: 0,
-                tombstones: 0,
-                seq: 0,
-                graveyard: Vec::new(),
-            })),
-            len: Own(AtomicUsize::new(0)),
+            serial: Own(Serial {
+                len: AtomicUsize::new(0),
+                order: OrderLock::new(Order {
+                    seq: 0,
+                    live: 0,
+                    tombstones: 0,
+                    buckets: BTreeMap::new(),
+                    graveyard: Vec::new(),
+                }),
+            }),
             hasher: DefaultHashBuilder::default(),
             id,
         });
         let any: Arc<dyn Any + Send + Sync> = cache.clone();
-        CACHES.write().insert(id, Arc::downgrade(&any));
+        caches.insert(id, Arc::downgrade(&any));
+        drop(caches);
         cache
     }
 
     /// The number of cached sessions (`SSL_CTX_sess_number`), read without a lock.
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.serial.len.load(Ordering::Relaxed)
     }
 
     /// True when nothing is cached.
@@ -281,7 +345,7 @@ impl<H: Handle> Cache<H> {
     }
 
     fn lock_order(&self) -> OrderGuard<'_, H> {
-        OrderGuard(Some(self.order.lock()))
+        OrderGuard(Some(self.serial.order.lock()))
     }
 
     fn hash(&self, key: &SessionKey) -> u64 {
@@ -289,52 +353,54 @@ impl<H: Handle> Cache<H> {
     }
 
     fn shard(&self, hash: u64) -> &Shard<H> {
-        // The top bits pick the shard; hashbrown uses the low bits and the top 7 for tags.
-        &self.shards[(hash >> 40) as usize % SHARDS]
+        &self.shards[shard_of(hash)]
     }
 
     /// The cached session with this key, with a reference taken for the caller.
     pub fn get(&self, key: &SessionKey) -> Option<H> {
         let hash = self.hash(key);
         let table = self.shard(hash).table.read();
-        table.find(hash, |n| n.key == *key).map(|n| n.handle.clone())
+        table.find(hash, |s| s.is_live(hash, key)).map(|s| s.node.handle.clone())
     }
 
     /// True when a session with this key is cached (`SSL_has_matching_session_id`).
     pub fn contains(&self, key: &SessionKey) -> bool {
         let hash = self.hash(key);
-        self.shard(hash).table.read().find(hash, |n| n.key == *key).is_some()
+        self.shard(hash).table.read().find(hash, |s| s.is_live(hash, key)).is_some()
     }
 
-    /// Removes `node` from the index and the order; the caller holds the order lock. The
-    /// caller still has to [`Cache::retire`] it once the lock is released.
-    fn take(&self, order: &mut Order<H>, node: &Listing<H>) -> bool {
-        let hash = self.hash(&node.key);
-        let removed = {
-            let mut table = self.shard(hash).table.write();
-            match table.find_entry(hash, |n| std::ptr::eq(&**n, node)) {
-                Ok(entry) => Some(entry.remove().0),
-                Err(_) => None,
-            }
-        };
-        order.unlink(node);
-        if removed.is_some() {
-            self.len.fetch_sub(1, Ordering::Relaxed);
+    /// Takes `node` out of the order (the caller holds the order lock): from here on it is no
+    /// longer cached, though its index slot goes only in [`Cache::unindex`].
+    fn unlink_counted(&self, order: &mut Order<H>, node: &Listing<H>) {
+        if node.linked.load(Ordering::Relaxed) {
+            order.unlink(node);
+            self.serial.len.fetch_sub(1, Ordering::Relaxed);
         }
-        removed.is_some()
     }
 
-    /// What happens to an evicted or flushed session outside the lock: it is marked not
-    /// resumable and forgets its listing.
-    fn retire(node: &Listing<H>) -> H {
+    /// Removes the index slot of a listing that was unlinked from the order, unless another
+    /// add has replaced it since. Called with no lock held.
+    fn unindex(&self, node: &Listing<H>) {
+        let mut table = self.shard(node.hash).table.write();
+        if let Ok(entry) = table.find_entry(node.hash, |s| std::ptr::eq(&*s.node, node)) {
+            // Not the last reference: the caller holds one.
+            entry.remove();
+        }
+    }
+
+    /// What happens to an evicted or flushed session once it has left the order: its index
+    /// slot goes, it is marked not resumable and forgets its listing. Called with no lock held.
+    fn retire(&self, node: &Listing<H>) -> H {
+        self.unindex(node);
         node.handle.mark_not_resumable();
         node.handle.detach(node);
         node.handle.clone()
     }
 
-    fn listing(&self, key: SessionKey, h: &H) -> Arc<Listing<H>> {
+    fn listing(&self, key: SessionKey, hash: u64, h: &H) -> Arc<Listing<H>> {
         Arc::new(Listing {
             key,
+            hash,
             handle: h.clone(),
             cache_id: self.id,
             overflowed: AtomicBool::new(false),
@@ -348,68 +414,79 @@ impl<H: Handle> Cache<H> {
     /// new entry) is at least `capacity` (0 = unlimited), then link at the expiry position.
     /// Re-adding a cached session repositions it. With `stamp = Some(now)`
     /// (`SSL_SESS_CACHE_UPDATE_TIME`) the session's time becomes `now` first.
+    ///
+    /// Locks: the key's shard (write) for the whole add, and inside it, briefly, the order
+    /// lock, which is all that adds on different shards serialise on. Victims leave the order
+    /// under that lock (so the count and the eviction order are exact, and lookups stop
+    /// finding them) and leave the index after it, in parallel with other adds.
     pub fn add(&self, h: &H, capacity: usize, stamp: Option<i64>) -> Added<H> {
         if let Some(now) = stamp {
             h.stamp_time(now);
         }
-        // Everything that needs no lock is done first, to keep the critical section short.
+        // Everything that needs no lock is done first, to keep the critical sections short.
         let key = h.key();
         let hash = self.hash(&key);
-        let fresh = self.listing(key, h);
+        let fresh = self.listing(key, hash, h);
         let mut out = Added { is_new: true, evicted: Vec::new(), replaced: None };
-        // Room for the usual single victim, allocated before the lock is taken.
+        // Room for the usual single victim, allocated before the locks are taken.
         let mut victims = Vec::with_capacity(1);
         let mut old = None;
+        let dead;
         {
-            let mut order = self.lock_order();
             let mut table = self.shard(hash).table.write();
-            let existing = match table.find_entry(hash, |n| n.key == key) {
-                Ok(entry) if entry.get().handle.same(h) => Some(entry.get().clone()),
-                Ok(mut entry) => {
-                    old = Some(std::mem::replace(entry.get_mut(), fresh.clone()));
-                    None
-                }
-                Err(absent) => {
-                    absent.into_table().insert_unique(hash, fresh.clone(), |n| self.hash(&n.key));
-                    self.len.fetch_add(1, Ordering::Relaxed);
-                    None
-                }
-            };
-            // The shard lock goes before eviction, which may need the same shard.
-            drop(table);
-            if let Some(replaced) = &old {
-                order.unlink(replaced);
-            }
-            let node = match existing {
-                Some(node) => {
+            let slot = table.find_entry(hash, |s| s.is(hash, &key));
+            let found = slot.as_ref().ok().map(|e| e.get().node.clone());
+            let mut order = self.lock_order();
+            // A listing that is indexed but no longer linked is an eviction or flush in
+            // progress: that session has already left the cache.
+            let node = match found {
+                Some(node) if node.is_linked() && node.handle.same(h) => {
                     out.is_new = false;
                     order.unlink(&node);
                     node
                 }
+                Some(node) => {
+                    if node.is_linked() {
+                        self.unlink_counted(&mut order, &node);
+                        old = Some(node);
+                    }
+                    fresh
+                }
                 None => fresh,
             };
             if out.is_new {
+                self.serial.len.fetch_add(1, Ordering::Relaxed);
                 // The new entry is counted but not yet linked, so it can never be its own
                 // victim. divergence: OpenSSL 3.0 stops evicting at a tail with an empty id
                 // (it cannot be removed), which lets the cache grow without bound
                 // (CVE-2024-2511). We evict it like any other.
                 while capacity > 0 && self.len() >= capacity {
                     let Some(victim) = order.first() else { break };
-                    if self.take(&mut *order, &victim) {
-                        victims.push(victim);
-                    }
+                    self.unlink_counted(&mut order, &victim);
+                    victims.push(victim);
                 }
             }
             // The expiry is read and the owner recorded under the lock, so that a concurrent
             // `set_time` either is seen here or repositions after this link.
             order.link(&node, h.expiry());
             h.attach(&node);
+            dead = order.take_graveyard();
+            drop(order);
+            if out.is_new {
+                match slot {
+                    Ok(mut entry) => entry.get_mut().node = node,
+                    Err(absent) => {
+                        absent.into_table().insert_unique(hash, Slot { hash, node }, |s| s.hash);
+                    }
+                }
+            }
         }
         if let Some(old) = old {
             old.handle.detach(&old);
             out.replaced = Some(old.handle.clone());
         }
-        out.evicted = victims.iter().map(|v| Self::retire(v)).collect();
+        out.evicted = victims.iter().map(|v| self.retire(v)).collect();
+        drop(dead);
         out
     }
 
@@ -418,15 +495,20 @@ impl<H: Handle> Cache<H> {
     /// `remove_cb` and then drops the returned handle.
     pub fn remove(&self, key: &SessionKey) -> Option<H> {
         let hash = self.hash(key);
-        let mut order = self.lock_order();
-        let node = {
+        let (node, dead) = {
             let mut table = self.shard(hash).table.write();
-            let entry = table.find_entry(hash, |n| n.key == *key).ok()?;
-            entry.remove().0
+            let entry = table.find_entry(hash, |s| s.is(hash, key)).ok()?;
+            let mut order = self.lock_order();
+            // Already unlinked: an eviction or flush took it first and removes the slot.
+            if !entry.get().node.is_linked() {
+                return None;
+            }
+            self.unlink_counted(&mut order, &entry.get().node);
+            let dead = order.take_graveyard();
+            drop(order);
+            (entry.remove().0.node, dead)
         };
-        self.len.fetch_sub(1, Ordering::Relaxed);
-        order.unlink(&node);
-        drop(order);
+        drop(dead);
         node.handle.detach(&node);
         Some(node.handle.clone())
     }
@@ -436,18 +518,19 @@ impl<H: Handle> Cache<H> {
     /// removed sessions in removal order, each marked not resumable.
     pub fn flush(&self, t: i64) -> Vec<H> {
         let mut removed = Vec::new();
-        {
+        let dead = {
             let mut order = self.lock_order();
             while let Some(node) = order.first() {
                 if t != 0 && !node.handle.expiry().is_expired_at(t) {
                     break;
                 }
-                if self.take(&mut *order, &node) {
-                    removed.push(node);
-                }
+                self.unlink_counted(&mut order, &node);
+                removed.push(node);
             }
-        }
-        removed.iter().map(|n| Self::retire(n)).collect()
+            order.take_graveyard()
+        };
+        drop(dead);
+        removed.iter().map(|n| self.retire(n)).collect()
     }
 
     /// Moves the session listed by `node` to the position of its current expiry, if this cache
@@ -466,8 +549,8 @@ impl<H: Handle> Cache<H> {
         let hash = self.hash(key);
         let node = {
             let table = self.shard(hash).table.read();
-            match table.find(hash, |n| n.key == *key) {
-                Some(n) if n.handle.same(h) => n.clone(),
+            match table.find(hash, |s| s.is(hash, key)) {
+                Some(s) if s.node.handle.same(h) => s.node.clone(),
                 _ => return,
             }
         };
@@ -483,8 +566,10 @@ impl<H: Handle> Cache<H> {
     /// Checks that the index and the order agree; panics with a description if they do not.
     /// Used by tests and fuzzers after every operation.
     pub fn validate(&self) {
+        // Shards before the order lock, as in every mutation.
+        let tables: Vec<_> = self.shards.iter().map(|s| s.table.read()).collect();
         let mut order = self.lock_order();
-        let indexed: usize = self.shards.iter().map(|s| s.table.read().len()).sum();
+        let indexed: usize = tables.iter().map(|t| t.len()).sum();
         assert_eq!(indexed, self.len(), "the count is stale");
         assert_eq!(indexed, order.live, "index and order disagree on the count");
         let mut seen = 0;
@@ -495,11 +580,16 @@ impl<H: Handle> Cache<H> {
             assert!(last.is_none_or(|l| l < pos), "the order is not sorted");
             last = Some(pos);
             let hash = self.hash(&node.key);
-            let table = self.shard(hash).table.read();
-            let found = table.find(hash, |n| n.key == node.key);
-            assert!(found.is_some_and(|n| Arc::ptr_eq(n, &node)), "an ordered session is not indexed");
+            assert_eq!(hash, node.hash, "a listing's stored hash is stale");
+            let table = &tables[shard_of(hash)];
+            let found = table.find(hash, |s| s.is_live(hash, &node.key));
+            assert!(found.is_some_and(|s| Arc::ptr_eq(&s.node, &node)), "an ordered session is not indexed");
         }
         assert_eq!(seen, order.live, "live entries in the order disagree with its count");
+        let dead = order.take_graveyard();
+        drop(order);
+        drop(tables);
+        drop(dead);
     }
 }
 
