@@ -280,13 +280,73 @@ struct Serial<H> {
     order: OrderLock<Order<H>>,
 }
 
+/// A list that is nearly always empty or of one item (an add's victims), kept without a heap
+/// allocation in those cases.
+#[derive(Debug)]
+pub struct Few<T> {
+    one: Option<T>,
+    more: Vec<T>,
+}
+
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Few { one: None, more: Vec::new() }
+    }
+}
+
+impl<T> Few<T> {
+    /// Appends an item.
+    pub fn push(&mut self, item: T) {
+        if self.one.is_none() && self.more.is_empty() {
+            self.one = Some(item);
+        } else {
+            self.more.push(item);
+        }
+    }
+
+    /// The items in the order they were pushed.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.one.iter().chain(self.more.iter())
+    }
+
+    /// The number of items.
+    pub fn len(&self) -> usize {
+        usize::from(self.one.is_some()) + self.more.len()
+    }
+
+    /// True when there is no item.
+    pub fn is_empty(&self) -> bool {
+        self.one.is_none()
+    }
+
+    /// The items, copied into a `Vec`.
+    pub fn to_vec(&self) -> Vec<T>
+    where
+        T: Clone,
+    {
+        self.iter().cloned().collect()
+    }
+
+    fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Few<U> {
+        Few { one: self.one.as_ref().map(&mut f), more: self.more.iter().map(f).collect() }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Few<T> {
+    type Item = &'a T;
+    type IntoIter = std::iter::Chain<std::option::Iter<'a, T>, std::slice::Iter<'a, T>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.one.iter().chain(self.more.iter())
+    }
+}
+
 /// The result of [`Cache::add`].
 pub struct Added<H> {
     /// 1 in OpenSSL: the session became a new entry (not merely already cached).
     pub is_new: bool,
     /// Sessions evicted to make room, oldest expiry first; each is marked not resumable.
     /// The caller runs `remove_cb` on each, then drops them.
-    pub evicted: Vec<H>,
+    pub evicted: Few<H>,
     /// A different session that had the same key and was replaced silently (no callback).
     pub replaced: Option<H>,
 }
@@ -427,9 +487,8 @@ impl<H: Handle> Cache<H> {
         let key = h.key();
         let hash = self.hash(&key);
         let fresh = self.listing(key, hash, h);
-        let mut out = Added { is_new: true, evicted: Vec::new(), replaced: None };
-        // Room for the usual single victim, allocated before the locks are taken.
-        let mut victims = Vec::with_capacity(1);
+        let mut out = Added { is_new: true, evicted: Few::default(), replaced: None };
+        let mut victims = Few::default();
         let mut old = None;
         let dead;
         {
@@ -485,7 +544,7 @@ impl<H: Handle> Cache<H> {
             old.handle.detach(&old);
             out.replaced = Some(old.handle.clone());
         }
-        out.evicted = victims.iter().map(|v| self.retire(v)).collect();
+        out.evicted = victims.map(|v| self.retire(v));
         drop(dead);
         out
     }
@@ -1069,7 +1128,7 @@ mod tests {
                     let want = m.add(&mut objs, o, cap, stamp);
                     let got = c.add(&objs[o].s.clone(), cap, stamp);
                     assert_eq!(got.is_new, want.0, "{what}: is_new");
-                    same_objs(&objs, &got.evicted, &want.1, &format!("{what}: evicted"));
+                    same_objs(&objs, &got.evicted.to_vec(), &want.1, &format!("{what}: evicted"));
                     same_objs(&objs, got.replaced.as_slice(), want.2.as_slice(), &format!("{what}: replaced"));
                 }
                 // replace the cached entry of a key with a new object
@@ -1080,7 +1139,7 @@ mod tests {
                     assert!(want.2.is_some());
                     let got = c.add(&objs[o].s.clone(), cap, stamp);
                     assert!(got.is_new, "{what}: replacement is new");
-                    same_objs(&objs, &got.evicted, &want.1, &format!("{what}: evicted"));
+                    same_objs(&objs, &got.evicted.to_vec(), &want.1, &format!("{what}: evicted"));
                     same_objs(&objs, got.replaced.as_slice(), want.2.as_slice(), &format!("{what}: replaced"));
                 }
                 // re-add an existing object (cached, replaced, evicted or removed)
@@ -1092,7 +1151,7 @@ mod tests {
                     let want = m.add(&mut objs, o, cap, stamp);
                     let got = c.add(&objs[o].s.clone(), cap, stamp);
                     assert_eq!(got.is_new, want.0, "{what}: re-add is_new");
-                    same_objs(&objs, &got.evicted, &want.1, &format!("{what}: evicted"));
+                    same_objs(&objs, &got.evicted.to_vec(), &want.1, &format!("{what}: evicted"));
                     same_objs(&objs, got.replaced.as_slice(), want.2.as_slice(), &format!("{what}: replaced"));
                 }
                 // remove by key (cached or not)
