@@ -4,9 +4,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 
-use super::cache::Listing;
+use super::cache::{Listing, TinyLock};
 use super::key::{Bytes32, SessionKey};
 use super::time::Expiry;
 
@@ -165,7 +165,7 @@ pub struct Session {
     fields: RwLock<Fields>,
     not_resumable: AtomicBool,
     /// Where the session is cached, so that `set_time` can reposition it (3.0's `owner`).
-    owner: Mutex<Weak<Listing<SessionRef>>>,
+    owner: TinyLock<Weak<Listing<SessionRef>>>,
 }
 
 /// A counted reference to a [`Session`]: what `SSL_SESSION *` stands for.
@@ -191,7 +191,11 @@ impl Session {
     /// A session with the given fields, resumable flag clear, in no cache.
     pub fn with_fields(fields: Fields) -> Session {
         LIVE_SESSIONS.bump();
-        Session { fields: RwLock::new(fields), not_resumable: AtomicBool::new(false), owner: Mutex::new(Weak::new()) }
+        Session {
+            fields: RwLock::new(fields),
+            not_resumable: AtomicBool::new(false),
+            owner: TinyLock::new(Weak::new()),
+        }
     }
 
     /// A snapshot of the fields.
