@@ -16,6 +16,11 @@
  *
  * Usage: bench [--sessions N] [--threads 1,2] [--seconds S] [--reps R]
  *              [--only fill,lookup,churn,mixed,flush,handshake]
+ *
+ * --only churn-split (never run by default) is a diagnostic: the churn
+ * workload with one context per thread, so that nothing of the cache is
+ * shared between threads; it shows the ceiling that the allocator and the
+ * memory system leave to a shared cache.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -124,7 +129,8 @@ static void usage(const char *argv0)
             "  --threads L   thread counts for lookup/churn/mixed/handshake (default 1,2)\n"
             "  --seconds S   timed duration per measurement (default 1.0)\n"
             "  --reps R      repetitions for fill and flush, best kept (default 3)\n"
-            "  --only W      comma-separated subset of workloads\n",
+            "  --only W      comma-separated subset of workloads (churn-split, one\n"
+            "                context per thread, runs only when named)\n",
             argv0);
     exit(1);
 }
@@ -379,12 +385,13 @@ static void bench_flush(void)
 /* ------------------------------------------------------------------ */
 /* threaded workloads                                                   */
 
-enum kind { K_LOOKUP, K_CHURN, K_MIXED, K_HANDSHAKE };
+enum kind { K_LOOKUP, K_CHURN, K_CHURN_SPLIT, K_MIXED, K_HANDSHAKE };
 
 typedef struct worker {
     pthread_t th;
     int tid;
     struct run *run;
+    SSL_CTX *own_ctx; /* churn-split: this thread's own context */
     SSL *ssl;
     uint64_t rng;
     /* pre-created sessions for this round (churn, mixed) */
@@ -452,7 +459,7 @@ static void work_lookup(worker_t *w)
 
 static void work_churn(worker_t *w)
 {
-    SSL_CTX *ctx = w->run->ctx;
+    SSL_CTX *ctx = w->own_ctx != NULL ? w->own_ctx : w->run->ctx;
     size_t i;
     w->t0 = now_s();
     for (i = 0; i < w->pool_n; i++) {
@@ -617,7 +624,8 @@ static void *worker_main(void *arg)
             break;
         switch (r->kind) {
         case K_LOOKUP: work_lookup(w); break;
-        case K_CHURN: work_churn(w); break;
+        case K_CHURN:
+        case K_CHURN_SPLIT: work_churn(w); break;
         case K_MIXED: work_mixed(w); break;
         case K_HANDSHAKE: work_handshake(w); break;
         }
@@ -665,6 +673,7 @@ static const char *kind_name(enum kind k)
     switch (k) {
     case K_LOOKUP: return "lookup";
     case K_CHURN: return "churn";
+    case K_CHURN_SPLIT: return "churn-split";
     case K_MIXED: return "mixed";
     case K_HANDSHAKE: return "handshake";
     }
@@ -705,6 +714,12 @@ static void bench_threads(enum kind kind, int T)
         w->tid = t;
         w->run = &r;
         w->rng = splitmix64(0xbe7c4000ULL + (uint64_t)t * 7919 + (uint64_t)T * 104729);
+        if (kind == K_CHURN_SPLIT) {
+            /* The same churn with nothing shared between threads but the process:
+             * each thread its own context of capacity N/T, full. */
+            w->own_ctx = new_ctx((long)(n / (size_t)T));
+            populate(w->own_ctx, n / (size_t)T, version, g_t0, NULL);
+        }
         w->ssl = SSL_new(r.ctx);
         if (w->ssl == NULL)
             die("SSL_new");
@@ -714,7 +729,7 @@ static void bench_threads(enum kind kind, int T)
 
     for (;;) {
         double mn = 1e300, mx = -1e300;
-        if (kind == K_CHURN)
+        if (kind == K_CHURN || kind == K_CHURN_SPLIT)
             fill_pools(&r, (2 * n) / (size_t)T, version);
         else if (kind == K_MIXED)
             fill_pools(&r, (n / 5) / (size_t)T, version);
@@ -752,6 +767,7 @@ static void bench_threads(enum kind kind, int T)
         snprintf(extra, sizeof(extra), "hitrate=1");
         break;
     case K_CHURN:
+    case K_CHURN_SPLIT:
         unit = "adds/s";
         if (unexpected)
             die("churn: SSL_CTX_add_session did not return 1 for a new session");
@@ -789,6 +805,7 @@ static void bench_threads(enum kind kind, int T)
     for (t = 0; t < T; t++) {
         worker_t *w = &r.w[t];
         SSL_free(w->ssl);
+        SSL_CTX_free(w->own_ctx);
         free(w->pool);
         free(w->pool_ids);
         free(w->ring);
@@ -825,6 +842,10 @@ int main(int argc, char **argv)
     if (want("mixed"))
         for (i = 0; i < opt_nthreads; i++)
             bench_threads(K_MIXED, opt_threads[i]);
+    /* Diagnostic, only when named: churn with one context per thread. */
+    if (opt_only != NULL && want("churn-split"))
+        for (i = 0; i < opt_nthreads; i++)
+            bench_threads(K_CHURN_SPLIT, opt_threads[i]);
     if (want("flush"))
         bench_flush();
     if (want("handshake"))
