@@ -83,7 +83,7 @@ fn shard_of(hash: u64) -> usize {
 }
 
 /// Tombstones tolerated before the order is compacted, beyond one per live entry.
-const TOMBSTONE_SLACK: usize = 1024;
+const TOMBSTONE_SLACK: u64 = 1024;
 
 /// One cached session: the frozen key it was added under, and its place in the order.
 /// Sessions that track their cache (see [`Handle::attach`]) hold a `Weak` to it.
@@ -165,26 +165,56 @@ struct Shard<H> {
 /// The sessions of one expiry, oldest insertion first: (insertion number, listing).
 type Bucket<H> = VecDeque<(u64, Weak<Listing<H>>)>;
 
-/// The eviction order: FIFO buckets by expiry, with tombstones.
+/// The eviction order: FIFO buckets by expiry, with tombstones. The bucket of the latest expiry
+/// (where nearly every add goes, since new sessions expire last) is kept inline, the others in
+/// a map; every key in `older` is earlier than `latest`.
 ///
 /// `repr(C)`, and the fields written by every add first, so that with the lock and the count
-/// before them they share one cache line (see [`Serial`]).
+/// before them they fill one 64-byte cache line (see [`Serial`]): an add then moves that line,
+/// and the tail of `newest`'s buffer, between cores, and no map node.
 #[repr(C)]
 struct Order<H> {
     seq: u64,
-    live: usize,
-    tombstones: usize,
-    buckets: BTreeMap<Expiry, Bucket<H>>,
+    /// Linked entries (a cache never holds 2^32 sessions: each costs hundreds of bytes).
+    live: u32,
+    tombstones: u32,
+    newest: Bucket<H>,
+    latest: Expiry,
+    older: BTreeMap<Expiry, Bucket<H>>,
     /// Listings met while skipping tombstones, kept so that their last reference (and with it,
     /// possibly, the session's final free) is never dropped under the lock.
     graveyard: Vec<Arc<Listing<H>>>,
 }
 
 impl<H: Handle> Order<H> {
+    fn new() -> Order<H> {
+        Order {
+            seq: 0,
+            live: 0,
+            tombstones: 0,
+            newest: VecDeque::new(),
+            latest: Expiry::from_parts(false, i64::MIN),
+            older: BTreeMap::new(),
+            graveyard: Vec::new(),
+        }
+    }
+
     fn link(&mut self, node: &Arc<Listing<H>>, expiry: Expiry) {
         self.seq += 1;
         node.set_pos(expiry, self.seq);
-        self.buckets.entry(expiry).or_default().push_back((self.seq, Arc::downgrade(node)));
+        let entry = (self.seq, Arc::downgrade(node));
+        if expiry == self.latest {
+            self.newest.push_back(entry);
+        } else if expiry > self.latest || (self.newest.is_empty() && self.older.is_empty()) {
+            let previous = std::mem::take(&mut self.newest);
+            if !previous.is_empty() {
+                self.older.insert(self.latest, previous);
+            }
+            self.latest = expiry;
+            self.newest.push_back(entry);
+        } else {
+            self.older.entry(expiry).or_default().push_back(entry);
+        }
         self.live += 1;
     }
 
@@ -195,7 +225,7 @@ impl<H: Handle> Order<H> {
             node.linked.store(false, Ordering::Relaxed);
             self.live -= 1;
             self.tombstones += 1;
-            if self.tombstones > self.live + TOMBSTONE_SLACK {
+            if u64::from(self.tombstones) > u64::from(self.live) + TOMBSTONE_SLACK {
                 self.compact();
             }
         }
@@ -211,28 +241,42 @@ impl<H: Handle> Order<H> {
         }
     }
 
+    /// The first live entry of `bucket`, popping the tombstones before it.
+    fn front(
+        bucket: &mut Bucket<H>,
+        tombstones: &mut u32,
+        graveyard: &mut Vec<Arc<Listing<H>>>,
+    ) -> Option<Arc<Listing<H>>> {
+        while let Some((seq, node)) = bucket.front() {
+            if let Some(n) = Self::is_live(*seq, node, graveyard) {
+                return Some(n);
+            }
+            bucket.pop_front();
+            *tombstones -= 1;
+        }
+        None
+    }
+
     /// The next victim: the earliest-expiring, earliest-inserted live entry.
     fn first(&mut self) -> Option<Arc<Listing<H>>> {
-        loop {
-            let mut bucket = self.buckets.first_entry()?;
-            while let Some((seq, node)) = bucket.get().front() {
-                if let Some(n) = Self::is_live(*seq, node, &mut self.graveyard) {
-                    return Some(n);
-                }
-                bucket.get_mut().pop_front();
-                self.tombstones -= 1;
+        while let Some(mut bucket) = self.older.first_entry() {
+            if let Some(n) = Self::front(bucket.get_mut(), &mut self.tombstones, &mut self.graveyard) {
+                return Some(n);
             }
             bucket.remove();
         }
+        Self::front(&mut self.newest, &mut self.tombstones, &mut self.graveyard)
     }
 
     fn compact(&mut self) {
         let graveyard = &mut self.graveyard;
-        self.buckets.retain(|_, b| {
+        let mut keep = |b: &mut Bucket<H>| {
             b.retain(|(seq, n)| Self::is_live(*seq, n, graveyard).is_some());
             b.shrink_to_fit();
             !b.is_empty()
-        });
+        };
+        self.older.retain(|_, b| keep(b));
+        keep(&mut self.newest);
         self.tombstones = 0;
     }
 
@@ -250,7 +294,8 @@ impl<H: Handle> Order<H> {
     /// The live listings in order.
     fn live_listings(&mut self) -> Vec<Arc<Listing<H>>> {
         let graveyard = &mut self.graveyard;
-        self.buckets.values().flatten().filter_map(|(seq, n)| Self::is_live(*seq, n, graveyard)).collect()
+        let entries = self.older.values().flatten().chain(self.newest.iter());
+        entries.filter_map(|(seq, n)| Self::is_live(*seq, n, graveyard)).collect()
     }
 }
 
@@ -382,16 +427,7 @@ impl<H: Handle> Cache<H> {
         };
         let cache = Arc::new(Cache {
             shards: (0..SHARDS).map(|_| Shard { table: RwLock::new(HashTable::new()) }).collect(),
-            serial: Own(Serial {
-                len: AtomicUsize::new(0),
-                order: OrderLock::new(Order {
-                    seq: 0,
-                    live: 0,
-                    tombstones: 0,
-                    buckets: BTreeMap::new(),
-                    graveyard: Vec::new(),
-                }),
-            }),
+            serial: Own(Serial { len: AtomicUsize::new(0), order: OrderLock::new(Order::new()) }),
             hasher: DefaultHashBuilder::default(),
             id,
         });
@@ -644,7 +680,7 @@ impl<H: Handle> Cache<H> {
         let mut order = self.lock_order();
         let indexed: usize = tables.iter().map(|t| t.len()).sum();
         assert_eq!(indexed, self.len(), "the count is stale");
-        assert_eq!(indexed, order.live, "index and order disagree on the count");
+        assert_eq!(indexed, order.live as usize, "index and order disagree on the count");
         let mut seen = 0;
         let mut last: Option<(Expiry, u64)> = None;
         for node in order.live_listings() {
@@ -658,7 +694,8 @@ impl<H: Handle> Cache<H> {
             let found = table.find(hash, |s| s.is_live(hash, &node.key));
             assert!(found.is_some_and(|s| Arc::ptr_eq(&s.node, &node)), "an ordered session is not indexed");
         }
-        assert_eq!(seen, order.live, "live entries in the order disagree with its count");
+        assert_eq!(seen, order.live as usize, "live entries in the order disagree with its count");
+        assert!(order.older.keys().all(|k| *k < order.latest), "an older bucket is not older");
         let dead = order.take_graveyard();
         drop(order);
         drop(tables);
