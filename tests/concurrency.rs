@@ -203,6 +203,62 @@ fn core_entries_are_conserved_under_races() {
     leaks.check();
 }
 
+/// `SSL_SESSION_set_time` racing with the add that caches the session: the new expiry must
+/// decide the session's place whichever runs first (a set_time that found no owner yet used to
+/// be lost when the add had already read the old expiry).
+#[test]
+fn set_time_racing_an_add_is_not_lost() {
+    use sesscache::core::cache::Cache;
+    use sesscache::core::session::Handle;
+    use std::sync::atomic::AtomicU64;
+    let leaks = Leaks::start();
+    let cache = Cache::<SessionRef>::new();
+    let make = |n: u8, timeout: i64| {
+        let s = Arc::new(Session::new(T0));
+        s.update(|f| {
+            f.version = 0x0303;
+            f.id = Bytes32::new(&[n; 32]).unwrap();
+            f.timeout = timeout;
+        });
+        s
+    };
+    let a = make(1, 50); // expires at T0 + 50
+    cache.add(&a, 0, None);
+    let h = make(2, 10); // expires at T0 + 10 until the racing set_time moves it to T0 + 100
+    let iters: u64 = if cfg!(miri) { 20 } else { 20_000 };
+    let (turn, done) = (AtomicU64::new(0), AtomicU64::new(0));
+    let mut lost = 0u64;
+    std::thread::scope(|sc| {
+        let (h2, turn2, done2) = (h.clone(), &turn, &done);
+        sc.spawn(move || {
+            for i in 1..=iters {
+                while turn2.load(Ordering::Acquire) != i {
+                    std::hint::spin_loop();
+                }
+                h2.update_expiry(|f| f.time = T0 + 90);
+                done2.store(i, Ordering::Release);
+            }
+        });
+        for i in 1..=iters {
+            h.update(|f| f.time = T0); // not cached here, so no reposition
+            turn.store(i, Ordering::Release);
+            cache.add(&h, 0, None);
+            while done.load(Ordering::Acquire) != i {
+                std::hint::spin_loop();
+            }
+            let order: Vec<u8> = cache.snapshot().iter().map(|s| s.read(|f| f.id.as_slice()[0])).collect();
+            if order != [1, 2] {
+                lost += 1;
+            }
+            cache.remove(&h.key());
+        }
+    });
+    cache.validate();
+    drop((a, h, cache));
+    leaks.check();
+    assert_eq!(lost, 0, "set_time lost in {lost} of {iters} races");
+}
+
 static REMOVED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_remove(ctx: *mut SSL_CTX, _s: *mut SSL_SESSION) {

@@ -575,10 +575,12 @@ impl<H: Handle> Cache<H> {
                     victims.push(victim);
                 }
             }
-            // The expiry is read and the owner recorded under the lock, so that a concurrent
-            // `set_time` either is seen here or repositions after this link.
-            order.link(&node, h.expiry());
+            // The owner is recorded first and the expiry read after it, both under the lock: a
+            // concurrent `set_time` (which writes the expiry, then reads the owner) either
+            // missed the owner, and then its write is seen by this read, or found it, and then
+            // it repositions once this link is done.
             h.attach(&node);
+            order.link(&node, h.expiry());
             dead = order.take_graveyard();
             drop(order);
             if out.is_new {
