@@ -15,7 +15,7 @@
  * output of both builds into a table, a CSV file and an SVG chart.
  *
  * Usage: bench [--sessions N] [--threads 1,2] [--seconds S] [--reps R]
- *              [--only fill,lookup,churn,mixed,flush,handshake]
+ *              [--callbacks 1] [--only fill,lookup,churn,mixed,flush,handshake]
  *
  * --only churn-split (never run by default) is a diagnostic: the churn
  * workload with one context per thread, so that nothing of the cache is
@@ -58,6 +58,7 @@ static int opt_nthreads = 2;
 static double opt_seconds = 1.0;
 static int opt_reps = 3;
 static const char *opt_only = NULL;
+static int opt_callbacks = 0;
 
 static long g_t0; /* common session time: equal expiries keep OpenSSL's
                      expiry-ordered list insertion O(1) (head insert) */
@@ -129,6 +130,8 @@ static void usage(const char *argv0)
             "  --threads L   thread counts for lookup/churn/mixed/handshake (default 1,2)\n"
             "  --seconds S   timed duration per measurement (default 1.0)\n"
             "  --reps R      repetitions for fill and flush, best kept (default 3)\n"
+            "  --callbacks 1 install no-op new, remove and get callbacks on every\n"
+            "                context (their cost shows against a run without)\n"
             "  --only W      comma-separated subset of workloads (churn-split, one\n"
             "                context per thread, runs only when named)\n",
             argv0);
@@ -172,6 +175,8 @@ static void parse_args(int argc, char **argv)
             opt_reps = atoi(v);
             if (opt_reps < 1)
                 die("bad --reps");
+        } else if (strcmp(a, "--callbacks") == 0) {
+            opt_callbacks = atoi(v) != 0;
         } else if (strcmp(a, "--only") == 0) {
             opt_only = v;
         } else {
@@ -247,6 +252,30 @@ static SSL_SESSION *new_session(int version, long t, unsigned char *id_out)
     return s;
 }
 
+/* --callbacks 1: callbacks that do nothing, as an external cache would be
+ * wired, so that a run shows what merely having them installed costs. */
+static int noop_new_cb(SSL *ssl, SSL_SESSION *s)
+{
+    (void)ssl;
+    (void)s;
+    return 0; /* the library keeps no extra reference for us */
+}
+
+static void noop_remove_cb(SSL_CTX *ctx, SSL_SESSION *s)
+{
+    (void)ctx;
+    (void)s;
+}
+
+static SSL_SESSION *noop_get_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
+{
+    (void)ssl;
+    (void)id;
+    (void)len;
+    *copy = 0;
+    return NULL;
+}
+
 static SSL_CTX *new_ctx(long cache_size)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -254,6 +283,11 @@ static SSL_CTX *new_ctx(long cache_size)
         die("SSL_CTX_new");
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx, cache_size);
+    if (opt_callbacks) {
+        SSL_CTX_sess_set_new_cb(ctx, noop_new_cb);
+        SSL_CTX_sess_set_remove_cb(ctx, noop_remove_cb);
+        SSL_CTX_sess_set_get_cb(ctx, noop_get_cb);
+    }
     return ctx;
 }
 
@@ -828,8 +862,8 @@ int main(int argc, char **argv)
     for (i = 0; i < opt_nthreads; i++)
         fprintf(stderr, "%s%d", i ? "," : "", opt_threads[i]);
     fprintf(stderr, "\n");
-    printf("INFO lib=%s sessions=%zu seconds=%g nproc=%ld\n", LIB_NAME, opt_sessions,
-           opt_seconds, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("INFO lib=%s sessions=%zu seconds=%g nproc=%ld callbacks=%d\n", LIB_NAME, opt_sessions,
+           opt_seconds, sysconf(_SC_NPROCESSORS_ONLN), opt_callbacks);
 
     if (want("fill"))
         bench_fill();

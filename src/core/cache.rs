@@ -93,7 +93,7 @@ pub struct Listing<H> {
     hash: u64,
     handle: H,
     cache_id: u32,
-    // Position; written only under the order mutex.
+    // Position; written only under the order lock.
     overflowed: AtomicBool,
     at: AtomicI64,
     seq: AtomicU64,
