@@ -18,15 +18,14 @@
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::HashTable;
 use once_cell::sync::Lazy;
 use parking_lot::RwLock;
 
-use super::key::SessionKey;
+use super::key::{KeyHasher, SessionKey};
 use super::session::Handle;
 use super::time::Expiry;
 
@@ -382,7 +381,10 @@ impl<T> Few<T> {
     }
 
     fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Few<U> {
-        Few { one: self.one.as_ref().map(&mut f), more: self.more.iter().map(f).collect() }
+        let one = self.one.as_ref().map(&mut f);
+        // Nearly always empty: skip building an iterator for it.
+        let more = if self.more.is_empty() { Vec::new() } else { self.more.iter().map(f).collect() };
+        Few { one, more }
     }
 }
 
@@ -408,7 +410,7 @@ pub struct Added<H> {
 /// The session cache of one `SSL_CTX`.
 pub struct Cache<H: Handle> {
     shards: Box<[Shard<H>]>,
-    hasher: DefaultHashBuilder,
+    hasher: KeyHasher,
     id: u32,
     /// The order and the count, on cache lines of their own: every mutation writes both, and
     /// sharing one line saves a transfer between cores per add.
@@ -430,7 +432,7 @@ impl<H: Handle> Cache<H> {
         let cache = Arc::new(Cache {
             shards: (0..SHARDS).map(|_| Shard { table: RwLock::new(HashTable::new()) }).collect(),
             serial: Own(Serial { len: AtomicUsize::new(0), order: OrderLock::new(Order::new()) }),
-            hasher: DefaultHashBuilder::default(),
+            hasher: KeyHasher::new(),
             id,
         });
         let any: Arc<dyn Any + Send + Sync> = cache.clone();
@@ -454,7 +456,7 @@ impl<H: Handle> Cache<H> {
     }
 
     fn hash(&self, key: &SessionKey) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash(key)
     }
 
     fn shard(&self, hash: u64) -> &Shard<H> {
