@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use once_cell::sync::Lazy;
 use parking_lot::RwLock;
@@ -547,8 +548,13 @@ impl<H: Handle> Cache<H> {
         let dead;
         {
             let mut table = self.shard(hash).table.write();
-            let slot = table.find_entry(hash, |s| s.is(hash, &key));
-            let found = slot.as_ref().ok().map(|e| e.get().node.clone());
+            // One probe finds the key or the slot a new entry goes to (growing the table
+            // first if it is full).
+            let slot = table.entry(hash, |s| s.is(hash, &key), |s| s.node.hash);
+            let found = match &slot {
+                Entry::Occupied(e) => Some(e.get().node.clone()),
+                Entry::Vacant(_) => None,
+            };
             let mut order = self.lock_order();
             // A listing that is indexed but no longer linked is an eviction or flush in
             // progress: that session has already left the cache.
@@ -589,9 +595,9 @@ impl<H: Handle> Cache<H> {
             drop(order);
             if out.is_new {
                 match slot {
-                    Ok(mut entry) => entry.get_mut().node = node,
-                    Err(absent) => {
-                        absent.into_table().insert_unique(hash, Slot { node }, |s| s.node.hash);
+                    Entry::Occupied(mut entry) => entry.get_mut().node = node,
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(Slot { node });
                     }
                 }
             }
