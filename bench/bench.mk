@@ -6,6 +6,8 @@
 #   make bench BENCH_RUNS=1            one run per library instead of three (median kept)
 #   make bench-openssl                 run only the OpenSSL build (no library needed)
 #   make bench-build                   build both binaries only
+#   make bench-count                   instructions per add and per lookup, both
+#                                      libraries, counted by callgrind (repeatable)
 #
 # Both binaries compile against the SYSTEM <openssl/ssl.h> (no -I flags).
 # The sesscache binary links -Ltarget/release -lsesscache and runs with
@@ -20,7 +22,7 @@ BENCH_ARGS   ?=
 BENCH_RUNS   ?= 3
 BENCH_PY     ?= python3
 
-.PHONY: bench bench-build bench-openssl bench-clean
+.PHONY: bench bench-build bench-openssl bench-count bench-clean
 
 bench: bench-build
 	$(BENCH_PY) bench/report.py --runs $(BENCH_RUNS) \
@@ -28,6 +30,10 @@ bench: bench-build
 	    --libdir $(BENCH_LIBDIR) --outdir $(BENCH_DIR) -- $(BENCH_ARGS)
 
 bench-build: $(BENCH_DIR)/bench_openssl $(BENCH_DIR)/bench_sesscache
+
+bench-count: bench-build
+	$(BENCH_PY) bench/count.py --openssl $(BENCH_DIR)/bench_openssl \
+	    --sesscache $(BENCH_DIR)/bench_sesscache --libdir $(BENCH_LIBDIR)
 
 bench-openssl: $(BENCH_DIR)/bench_openssl
 	$(BENCH_DIR)/bench_openssl $(BENCH_ARGS)
