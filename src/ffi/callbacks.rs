@@ -78,6 +78,10 @@ pub fn removal_keeps_external() -> bool {
 
 impl Hooks<'_> {
     fn bulk_removed(&self, s: &SessionRef) {
+        // Without a callback there is nothing to mark (and the thread-local costs a call).
+        if self.ctx.callbacks.remove.get().is_none() {
+            return;
+        }
         let before = BULK_REMOVAL.with(|b| b.replace(true));
         self.removed(s);
         BULK_REMOVAL.with(|b| b.set(before));
