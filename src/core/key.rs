@@ -103,7 +103,7 @@ impl KeyHasher {
         let state = hashbrown::DefaultHashBuilder::default();
         let mut seeds = [0u64; 5];
         for (i, seed) in (0u64..).zip(seeds.iter_mut()) {
-            // Odd, so that no seed is zero (a zero multiplier would erase its word).
+            // Odd: the last seed is a multiplier, and a zero would make every hash zero.
             *seed = std::hash::BuildHasher::hash_one(&state, i) | 1;
         }
         KeyHasher { seeds }
