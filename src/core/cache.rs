@@ -360,7 +360,7 @@ impl<T> Few<T> {
 
     /// The items in the order they were pushed.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.one.iter().chain(self.more.iter())
+        self.into_iter()
     }
 
     /// The number of items.
