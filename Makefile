@@ -46,7 +46,7 @@ fuzz-d2i:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && $(CARGO) +nightly fuzz run d2i -- -max_total_time=$(FUZZ_TIME)
 
-# The reliability gates at full length (see scripts/check.sh and README "Reliability").
+# The reliability gates at full length (see scripts/check.sh and docs/reliability.md).
 check:
 	./scripts/check.sh full
 

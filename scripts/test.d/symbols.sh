@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Exported symbols == the documented API. The single list is the API table in README.md
-# ("## The API": the backquoted names in the second column of each row). This checks that
+# Exported symbols == the documented API. The single list is the API table in docs/api.md
+# ("## Exported functions": the backquoted names in the second column of each row). This checks that
 #   - `nm -D --defined-only target/release/libsesscache.so` exports exactly those functions
 #     (rustc exports exactly the #[no_mangle] functions of a cdylib);
 #   - include/sesscache.h declares exactly those functions;
@@ -10,11 +10,12 @@ SO=target/release/libsesscache.so
 OUT=target/ct/symbols
 mkdir -p "$OUT"
 
-# The API table: rows between "## The API" and the next heading, names in column 2.
-awk '/^## The API/ { on = 1; next } on && /^#/ { exit } on && /^\|/ { print }' README.md |
+# The API table: rows between "## Exported functions" and the next heading, names in column 2.
+API=docs/api.md
+awk '/^## Exported functions/ { on = 1; next } on && /^#/ { exit } on && /^\|/ { print }' "$API" |
   awk -F'|' 'NF >= 4 { print $3 }' | grep -o '`[A-Za-z_][A-Za-z0-9_]*`' | tr -d '`' | sort >"$OUT/readme.txt"
-[ -s "$OUT/readme.txt" ] || { echo "no API table found in README.md"; exit 1; }
-if [ -n "$(uniq -d "$OUT/readme.txt")" ]; then echo "listed twice in README.md:"; uniq -d "$OUT/readme.txt"; exit 1; fi
+[ -s "$OUT/readme.txt" ] || { echo "no API table found in $API"; exit 1; }
+if [ -n "$(uniq -d "$OUT/readme.txt")" ]; then echo "listed twice in $API:"; uniq -d "$OUT/readme.txt"; exit 1; fi
 
 # Defined dynamic symbols, without the version nodes (type A) and any @VERSION suffix.
 nm -D --defined-only "$SO" | awk '$2 != "A" { print $3 }' | sed 's/@.*//' | sort -u >"$OUT/nm.txt"
@@ -23,8 +24,8 @@ grep -oE '^[A-Za-z_][A-Za-z0-9_ *]*[ *]([A-Za-z_][A-Za-z0-9_]*)\(' include/sessc
   sed -E 's/.*[ *]([A-Za-z_][A-Za-z0-9_]*)\($/\1/' | sort >"$OUT/header.txt"
 
 rc=0
-diff -u --label README.md --label "nm -D $SO" "$OUT/readme.txt" "$OUT/nm.txt" || rc=1
-diff -u --label README.md --label include/sesscache.h "$OUT/readme.txt" "$OUT/header.txt" || rc=1
+diff -u --label "$API" --label "nm -D $SO" "$OUT/readme.txt" "$OUT/nm.txt" || rc=1
+diff -u --label "$API" --label include/sesscache.h "$OUT/readme.txt" "$OUT/header.txt" || rc=1
 
-[ "$rc" -eq 0 ] && echo "$(wc -l <"$OUT/nm.txt") exported symbols, equal to README.md's API table and the header"
+[ "$rc" -eq 0 ] && echo "$(wc -l <"$OUT/nm.txt") exported symbols, equal to $API's API table and the header"
 exit "$rc"
