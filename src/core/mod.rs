@@ -11,4 +11,5 @@ pub mod mode;
 pub mod session;
 pub mod stats;
 pub mod store_rule;
+pub mod sync;
 pub mod time;

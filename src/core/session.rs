@@ -6,8 +6,9 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
 
-use super::cache::{Listing, TinyLock};
+use super::cache::Listing;
 use super::key::{Bytes32, SessionKey};
+use super::sync::TinyLock;
 use super::time::Expiry;
 
 /// The timeout of a bare `SSL_SESSION_new()`: 5 minutes + 4 seconds (ssl/ssl_sess.c).
