@@ -8,8 +8,9 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use sesscache::core::cache::Cache;
+use sesscache::core::entry::Handle;
 use sesscache::core::key::Bytes32;
-use sesscache::core::session::{Handle, Session, SessionRef};
+use sesscache::core::session::{Session, SessionRef};
 
 const VERSION: i32 = 0x0303;
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
-use sesscache::core::cache::Listing;
+use sesscache::core::entry::Listing;
 
 use crate::handle::LibSession;
 

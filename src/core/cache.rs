@@ -26,8 +26,11 @@ use hashbrown::HashTable;
 use once_cell::sync::Lazy;
 use parking_lot::RwLock;
 
+use super::entry::Handle;
 use super::key::{KeyHasher, SessionKey};
-use super::session::Handle;
+// The preload names `core::cache::Listing` in code its rewrite replaces; the type lives in
+// `core::entry`.
+pub use super::entry::Listing;
 use super::sync::{OrderLock, Own};
 use super::time::Expiry;
 
@@ -42,48 +45,10 @@ fn shard_of(hash: u64) -> usize {
 /// Tombstones tolerated before the order is compacted, beyond one per live entry.
 const TOMBSTONE_SLACK: u64 = 1024;
 
-/// One cached session: the frozen key it was added under, and its place in the order.
-/// Sessions that track their cache (see [`Handle::attach`]) hold a `Weak` to it.
-pub struct Listing<H> {
-    key: SessionKey,
-    /// The key's hash in its cache, kept so that growing the index and evicting never hash
-    /// again.
-    hash: u64,
-    handle: H,
-    cache_id: u32,
-    // Position; written only under the order lock.
-    overflowed: AtomicBool,
-    at: AtomicI64,
-    seq: AtomicU64,
-    linked: AtomicBool,
-}
-
 impl<H: Handle> Listing<H> {
-    /// The key the session was cached under.
-    pub fn key(&self) -> &SessionKey {
-        &self.key
-    }
-
-    /// True while the session is in the cache's order (not removed, evicted or flushed).
-    pub fn is_linked(&self) -> bool {
-        self.linked.load(Ordering::Relaxed)
-    }
-
     /// The cache that lists this session, if it still exists.
     pub fn cache(&self) -> Option<Arc<Cache<H>>> {
         lookup_cache(self.cache_id)
-    }
-
-    fn set_pos(&self, expiry: Expiry, seq: u64) {
-        let (overflowed, at) = expiry.parts();
-        self.overflowed.store(overflowed, Ordering::Relaxed);
-        self.at.store(at, Ordering::Relaxed);
-        self.seq.store(seq, Ordering::Relaxed);
-        self.linked.store(true, Ordering::Relaxed);
-    }
-
-    fn expiry(&self) -> Expiry {
-        Expiry::from_parts(self.overflowed.load(Ordering::Relaxed), self.at.load(Ordering::Relaxed))
     }
 }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::cache::Cache;
+use super::entry::Handle;
 use super::key::Bytes32;
 use super::mode::CacheMode;
-use super::session::Handle;
 use super::stats::{Stat, Stats};
 
 /// `SSL_SESSION_CACHE_MAX_SIZE_DEFAULT`: 1024 * 20.

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::context::{RemoveHook, SessionCtx};
+use super::entry::Handle;
 use super::key::{Bytes32, SessionKey, MAX_ID_LENGTH};
 use super::mode::CacheMode;
-use super::session::{Handle, Session, SessionRef};
+use super::session::{Session, SessionRef};
 use super::stats::Stat;
 
 /// `TLS1_2_VERSION`: the version every driven handshake negotiates.

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod cipher;
 pub mod context;
 pub mod der;
+pub mod entry;
 pub mod handshake;
 pub mod key;
 pub mod mode;

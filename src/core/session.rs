@@ -1,12 +1,11 @@
-//! `Session`: sesscache's own `SSL_SESSION`, and the `Handle` trait through which the cache
-//! holds any refcounted session (ours, or libssl's in the preload library).
+//! `Session`: sesscache's own `SSL_SESSION`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
 
-use super::cache::Listing;
+use super::entry::{Handle, Listing};
 use super::key::{Bytes32, SessionKey};
 use super::sync::TinyLock;
 use super::time::Expiry;
@@ -19,28 +18,6 @@ pub const NEW_SESSION_VERIFY_RESULT: i64 = 1;
 pub const MAX_MASTER_KEY_LENGTH: usize = 512;
 /// `TLSEXT_max_fragment_length_UNSPECIFIED`, which 3.0's `SSL_SESSION_new` stores.
 pub const MFL_UNSPECIFIED: u32 = 255;
-
-/// A refcounted session as the cache holds it. `Clone` takes a reference (`up_ref`) and
-/// `Drop` releases one (`free`).
-pub trait Handle: Clone + Send + Sync + Sized + 'static {
-    /// The session's current key (version, id).
-    fn key(&self) -> SessionKey;
-    /// The session's current expiry.
-    fn expiry(&self) -> Expiry;
-    /// True when both handles refer to the same session object.
-    fn same(&self, other: &Self) -> bool;
-    /// Sets OpenSSL's `not_resumable` flag.
-    fn mark_not_resumable(&self);
-    /// OpenSSL's `not_resumable` flag.
-    fn is_marked_not_resumable(&self) -> bool;
-    /// Sets the session's time to `now` (`SSL_SESS_CACHE_UPDATE_TIME`) without repositioning.
-    fn stamp_time(&self, now: i64);
-    /// Records that a cache now lists this session (`listing`), so that later changes of its
-    /// time or timeout can reposition it. The default keeps no record.
-    fn attach(&self, _listing: &Arc<Listing<Self>>) {}
-    /// Forgets the record made by `attach`, if it names `listing`.
-    fn detach(&self, _listing: &Listing<Self>) {}
-}
 
 /// A master key: 48 bytes inline (every TLS 1.2 key), longer ones (TLS 1.3 PSKs) on the heap.
 #[derive(Clone)]

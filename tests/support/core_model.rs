@@ -12,8 +12,9 @@
 use std::sync::Arc;
 
 use sesscache::core::cache::Cache;
+use sesscache::core::entry::Handle;
 use sesscache::core::key::{Bytes32, SessionKey};
-use sesscache::core::session::{Handle, Session, SessionRef, LIVE_SESSIONS};
+use sesscache::core::session::{Session, SessionRef, LIVE_SESSIONS};
 use sesscache::core::time::Expiry;
 
 /// Where the operations come from: a PRNG or fuzzer bytes. `None` ends the sequence.
