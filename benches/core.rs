@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use sesscache::core::cache::Cache;
-use sesscache::core::entry::Handle;
+use sesscache::core::entry::Cacheable;
 use sesscache::core::key::Bytes32;
 use sesscache::core::session::{Session, SessionRef};
 

@@ -209,7 +209,7 @@ fn core_entries_are_conserved_under_races() {
 #[test]
 fn set_time_racing_an_add_is_not_lost() {
     use sesscache::core::cache::Cache;
-    use sesscache::core::entry::Handle;
+    use sesscache::core::entry::Cacheable;
     use std::sync::atomic::AtomicU64;
     let leaks = Leaks::start();
     let cache = Cache::<SessionRef>::new();

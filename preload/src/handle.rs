@@ -12,7 +12,7 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use once_cell::sync::OnceCell;
-use sesscache::core::entry::Handle;
+use sesscache::core::entry::Cacheable as Handle;
 use sesscache::core::key::{Bytes32, SessionKey, MAX_ID_LENGTH};
 use sesscache::core::time::Expiry;
 

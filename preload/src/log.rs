@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use sesscache::core::entry::Handle;
+use sesscache::core::entry::Cacheable as Handle;
 
 use crate::config::config;
 use crate::handle::{pid, stderr_line, LibSession};

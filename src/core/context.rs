@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::cache::Cache;
-use super::entry::Handle;
+use super::entry::Cacheable;
 use super::key::Bytes32;
 use super::mode::CacheMode;
 use super::stats::{Stat, Stats};
@@ -41,7 +41,7 @@ impl<H> RemoveHook<H> for NoHooks {
 }
 
 /// The cache state of one `SSL_CTX`.
-pub struct SessionCtx<H: Handle> {
+pub struct SessionCtx<H: Cacheable> {
     cache: Arc<Cache<H>>,
     stats: Stats,
     mode: AtomicU32,
@@ -50,13 +50,13 @@ pub struct SessionCtx<H: Handle> {
     sid_ctx: RwLock<Bytes32>,
 }
 
-impl<H: Handle> Default for SessionCtx<H> {
+impl<H: Cacheable> Default for SessionCtx<H> {
     fn default() -> Self {
         SessionCtx::new()
     }
 }
 
-impl<H: Handle> SessionCtx<H> {
+impl<H: Cacheable> SessionCtx<H> {
     /// A fresh context: mode `SERVER`, size 20480, timeout 7200, no sid_ctx.
     pub fn new() -> SessionCtx<H> {
         SessionCtx {

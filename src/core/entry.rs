@@ -1,5 +1,5 @@
 //! What the cache holds: any refcounted session (ours, or libssl's in the preload library)
-//! through the [`Handle`] trait, and the [`Listing`] that records where a cache lists it.
+//! through the [`Cacheable`] trait, and the [`Listing`] that records where a cache lists it.
 //! (`Listing::cache`, which finds a listing's cache, is defined with the registry of caches in
 //! `core::cache`: this module imports nothing of the cache.)
 
@@ -11,7 +11,7 @@ use super::time::Expiry;
 
 /// A refcounted session as the cache holds it. `Clone` takes a reference (`up_ref`) and
 /// `Drop` releases one (`free`).
-pub trait Handle: Clone + Send + Sync + Sized + 'static {
+pub trait Cacheable: Clone + Send + Sync + Sized + 'static {
     /// The session's current key (version, id).
     fn key(&self) -> SessionKey;
     /// The session's current expiry.
@@ -32,7 +32,7 @@ pub trait Handle: Clone + Send + Sync + Sized + 'static {
 }
 
 /// One cached session: the frozen key it was added under, and its place in the order.
-/// Sessions that track their cache (see [`Handle::attach`]) hold a `Weak` to it.
+/// Sessions that track their cache (see [`Cacheable::attach`]) hold a `Weak` to it.
 pub struct Listing<H> {
     pub(super) key: SessionKey,
     /// The key's hash in its cache, kept so that growing the index and evicting never hash
@@ -47,7 +47,7 @@ pub struct Listing<H> {
     pub(super) linked: AtomicBool,
 }
 
-impl<H: Handle> Listing<H> {
+impl<H: Cacheable> Listing<H> {
     /// The key the session was cached under.
     pub fn key(&self) -> &SessionKey {
         &self.key

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::context::{RemoveHook, SessionCtx};
-use super::entry::Handle;
+use super::entry::Cacheable;
 use super::key::{Bytes32, SessionKey, MAX_ID_LENGTH};
 use super::mode::CacheMode;
 use super::session::{Session, SessionRef};
@@ -50,7 +50,7 @@ pub trait HandshakeHooks<H>: RemoveHook<H> {
 }
 
 /// OpenSSL's `lookup_sess_in_cache(s, id, len)` for a connection of `version`.
-pub fn lookup_in_cache<H: Handle>(
+pub fn lookup_in_cache<H: Cacheable>(
     ctx: &SessionCtx<H>,
     hooks: &impl HandshakeHooks<H>,
     version: i32,

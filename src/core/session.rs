@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
 
-use super::entry::{Handle, Listing};
+use super::entry::{Cacheable, Listing};
 use super::key::{Bytes32, SessionKey};
 use super::sync::TinyLock;
 use super::time::Expiry;
@@ -232,7 +232,7 @@ impl Drop for Session {
     }
 }
 
-impl Handle for SessionRef {
+impl Cacheable for SessionRef {
     fn key(&self) -> SessionKey {
         self.read(|f| SessionKey::new(f.version, f.id))
     }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use sesscache::core::cache::Cache;
-use sesscache::core::entry::Handle;
+use sesscache::core::entry::Cacheable;
 use sesscache::core::key::{Bytes32, SessionKey};
 use sesscache::core::session::{Session, SessionRef, LIVE_SESSIONS};
 use sesscache::core::time::Expiry;

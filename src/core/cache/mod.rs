@@ -30,7 +30,7 @@ use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use parking_lot::RwLock;
 
-use super::entry::Handle;
+use super::entry::Cacheable;
 use super::key::{KeyHasher, SessionKey};
 // The preload names `core::cache::Listing` in code its rewrite replaces; the type lives in
 // `core::entry`.
@@ -41,7 +41,7 @@ pub use few::Few;
 use index::{shard_of, Shard, Slot, SHARDS};
 use order::{Order, OrderGuard, Serial};
 
-impl<H: Handle> Listing<H> {
+impl<H: Cacheable> Listing<H> {
     /// The cache that lists this session, if it still exists.
     pub fn cache(&self) -> Option<Arc<Cache<H>>> {
         registry::lookup(self.cache_id)
@@ -60,7 +60,7 @@ pub struct Added<H> {
 }
 
 /// The session cache of one `SSL_CTX`.
-pub struct Cache<H: Handle> {
+pub struct Cache<H: Cacheable> {
     shards: Box<[Shard<H>]>,
     hasher: KeyHasher,
     id: u32,
@@ -69,7 +69,7 @@ pub struct Cache<H: Handle> {
     serial: Own<Serial<H>>,
 }
 
-impl<H: Handle> Cache<H> {
+impl<H: Cacheable> Cache<H> {
     /// An empty cache.
     pub fn new() -> Arc<Cache<H>> {
         registry::register(|id| {
@@ -355,7 +355,7 @@ impl<H: Handle> Cache<H> {
     }
 }
 
-impl<H: Handle> Drop for Cache<H> {
+impl<H: Cacheable> Drop for Cache<H> {
     fn drop(&mut self) {
         registry::unregister(self.id);
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use crate::core::entry::{Handle, Listing};
+use crate::core::entry::{Cacheable, Listing};
 use crate::core::sync::OrderLock;
 use crate::core::time::Expiry;
 
@@ -36,7 +36,7 @@ pub(super) struct Order<H> {
     graveyard: Vec<Arc<Listing<H>>>,
 }
 
-impl<H: Handle> Order<H> {
+impl<H: Cacheable> Order<H> {
     pub(super) fn new() -> Order<H> {
         Order {
             seq: 0,
@@ -150,22 +150,22 @@ impl<H: Handle> Order<H> {
 }
 
 /// The order lock, which empties the graveyard only after it is released.
-pub(super) struct OrderGuard<'a, H: Handle>(pub(super) Option<spin::mutex::SpinMutexGuard<'a, Order<H>>>);
+pub(super) struct OrderGuard<'a, H: Cacheable>(pub(super) Option<spin::mutex::SpinMutexGuard<'a, Order<H>>>);
 
-impl<H: Handle> std::ops::Deref for OrderGuard<'_, H> {
+impl<H: Cacheable> std::ops::Deref for OrderGuard<'_, H> {
     type Target = Order<H>;
     fn deref(&self) -> &Order<H> {
         self.0.as_deref().unwrap_or_else(|| unreachable!("the guard is held until drop"))
     }
 }
 
-impl<H: Handle> std::ops::DerefMut for OrderGuard<'_, H> {
+impl<H: Cacheable> std::ops::DerefMut for OrderGuard<'_, H> {
     fn deref_mut(&mut self) -> &mut Order<H> {
         self.0.as_deref_mut().unwrap_or_else(|| unreachable!("the guard is held until drop"))
     }
 }
 
-impl<H: Handle> Drop for OrderGuard<'_, H> {
+impl<H: Cacheable> Drop for OrderGuard<'_, H> {
     fn drop(&mut self) {
         let dead = self.0.as_mut().map(|o| o.take_graveyard());
         drop(self.0.take());
