@@ -9,14 +9,11 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::core::cipher::{Cipher, CIPHERS};
 use crate::core::session::{Session, SessionRef};
-
-use super::ssl::SSL;
-use super::ssl_ctx::SSL_CTX;
 
 /// Runs `f`, turning a panic into `fail` so that no unwinding ever crosses into C.
 pub fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
@@ -58,7 +55,7 @@ pub unsafe fn c_str<'a>(p: *const std::os::raw::c_char) -> Option<&'a std::ffi::
 /// # Safety
 /// A non-NULL `p` must come from `TLS_method`, `TLS_server_method` or `TLS_client_method`,
 /// which return statics.
-pub unsafe fn method(p: *const super::method::SSL_METHOD) -> Option<&'static super::method::SSL_METHOD> {
+pub unsafe fn method<M>(p: *const M) -> Option<&'static M> {
     // SAFETY: per the contract the pointee is a static.
     unsafe { p.as_ref() }
 }
@@ -213,8 +210,17 @@ pub unsafe fn session_adopt(p: *const Session) -> Option<SessionRef> {
 
 // ---- SSL_CTX: a `Box`; the C reference count lives inside it. ----
 
+/// A C object whose reference count lives inside it (`SSL_CTX`), and what its last release
+/// does before its memory goes.
+pub trait Counted {
+    /// The C reference count.
+    fn refs(&self) -> &AtomicUsize;
+    /// Runs on the last release, on the still-valid object that C knows as `ptr`.
+    fn finalize(&self, ptr: *mut Self);
+}
+
 /// Gives C a new context with one reference.
-pub fn ctx_into_raw(ctx: Box<SSL_CTX>) -> *mut SSL_CTX {
+pub fn ctx_into_raw<C: Counted>(ctx: Box<C>) -> *mut C {
     Box::into_raw(ctx)
 }
 
@@ -222,50 +228,51 @@ pub fn ctx_into_raw(ctx: Box<SSL_CTX>) -> *mut SSL_CTX {
 ///
 /// # Safety
 /// A non-NULL `p` must be a context from `SSL_CTX_new` on which the caller holds a reference.
-pub unsafe fn ctx<'a>(p: *const SSL_CTX) -> Option<&'a SSL_CTX> {
+pub unsafe fn ctx<'a, C: Counted>(p: *const C) -> Option<&'a C> {
     // SAFETY: per the contract.
     unsafe { p.as_ref() }
 }
 
-/// Drops one C reference; on the last, runs `last` on the still-valid context, then frees it.
+/// Drops one C reference; on the last, runs [`Counted::finalize`] on the still-valid context,
+/// then frees it.
 ///
 /// # Safety
 /// `p` must be a context on which the caller owns a reference, not used by it afterwards.
-pub unsafe fn ctx_release(p: *mut SSL_CTX, last: impl FnOnce(&SSL_CTX, *mut SSL_CTX)) {
+pub unsafe fn ctx_release<C: Counted>(p: *mut C) {
     // SAFETY: per the contract the context is live while we hold our reference.
     let Some(c) = (unsafe { p.as_ref() }) else { return };
     if c.refs().fetch_sub(1, Ordering::Release) != 1 {
         return;
     }
     std::sync::atomic::fence(Ordering::Acquire);
-    last(c, p);
+    c.finalize(p);
     // SAFETY: that was the last reference; the Box came from `ctx_into_raw`.
     drop(unsafe { Box::from_raw(p) });
 }
 
 /// One owned C reference on a context, held by an `SSL`.
-pub struct CtxRef(NonNull<SSL_CTX>);
+pub struct CtxRef<C: Counted>(NonNull<C>);
 
-// SAFETY: `SSL_CTX` is Sync (all its state is atomics and locks), and the reference count is
-// atomic, so the owning pointer may move and be shared between threads.
-unsafe impl Send for CtxRef {}
+// SAFETY: a context is Sync (`SSL_CTX`'s state is all atomics and locks), and the reference
+// count is atomic, so the owning pointer may move and be shared between threads.
+unsafe impl<C: Counted + Sync> Send for CtxRef<C> {}
 // SAFETY: as above.
-unsafe impl Sync for CtxRef {}
+unsafe impl<C: Counted + Sync> Sync for CtxRef<C> {}
 
 /// Takes a new C reference on `c`, unless `c` is being destroyed (its count already reached
 /// zero and its final flush is running callbacks that might try to revive it).
-pub fn ctx_try_up_ref(c: &SSL_CTX) -> bool {
+pub fn ctx_try_up_ref<C: Counted>(c: &C) -> bool {
     c.refs().fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n != 0).then(|| n + 1)).is_ok()
 }
 
-impl CtxRef {
+impl<C: Counted> CtxRef<C> {
     /// Takes a new reference on the context behind `p`; `None` for NULL or when it is being
     /// destroyed. The pointer is kept as C gave it (from `Box::into_raw`), so that the last
     /// release may free through it.
     ///
     /// # Safety
     /// A non-NULL `p` must be a context on which the caller holds a reference.
-    pub unsafe fn new(p: *mut SSL_CTX) -> Option<CtxRef> {
+    pub unsafe fn new(p: *mut C) -> Option<CtxRef<C>> {
         // SAFETY: per the contract.
         let c = unsafe { ctx(p) }?;
         let p = NonNull::new(p)?;
@@ -273,30 +280,30 @@ impl CtxRef {
     }
 
     /// The pointer C knows the context by.
-    pub fn as_ptr(&self) -> *mut SSL_CTX {
+    pub fn as_ptr(&self) -> *mut C {
         self.0.as_ptr()
     }
 }
 
-impl Deref for CtxRef {
-    type Target = SSL_CTX;
-    fn deref(&self) -> &SSL_CTX {
+impl<C: Counted> Deref for CtxRef<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
         // SAFETY: we own a reference, so the context is live.
         unsafe { self.0.as_ref() }
     }
 }
 
-impl Drop for CtxRef {
+impl<C: Counted> Drop for CtxRef<C> {
     fn drop(&mut self) {
         // SAFETY: we own exactly one reference and give it up here.
-        unsafe { ctx_release(self.0.as_ptr(), super::ssl_ctx::finalize) };
+        unsafe { ctx_release(self.0.as_ptr()) };
     }
 }
 
 // ---- SSL: an `Arc<SSL>`; the C reference count is the Arc's. ----
 
 /// Gives C a new connection with one reference.
-pub fn ssl_into_raw(s: Arc<SSL>) -> *mut SSL {
+pub fn ssl_into_raw<S>(s: Arc<S>) -> *mut S {
     Arc::into_raw(s).cast_mut()
 }
 
@@ -304,7 +311,7 @@ pub fn ssl_into_raw(s: Arc<SSL>) -> *mut SSL {
 ///
 /// # Safety
 /// A non-NULL `p` must come from `SSL_new` and hold a reference while the result is used.
-pub unsafe fn ssl<'a>(p: *const SSL) -> Option<&'a SSL> {
+pub unsafe fn ssl<'a, S>(p: *const S) -> Option<&'a S> {
     // SAFETY: per the contract.
     unsafe { p.as_ref() }
 }
@@ -313,7 +320,7 @@ pub unsafe fn ssl<'a>(p: *const SSL) -> Option<&'a SSL> {
 ///
 /// # Safety
 /// As for [`ssl`], non-NULL.
-pub unsafe fn ssl_up_ref(p: *const SSL) {
+pub unsafe fn ssl_up_ref<S>(p: *const S) {
     // SAFETY: per the contract `p` is a live Arc pointer.
     unsafe { Arc::increment_strong_count(p) };
 }
@@ -322,7 +329,7 @@ pub unsafe fn ssl_up_ref(p: *const SSL) {
 ///
 /// # Safety
 /// As for [`ssl`], non-NULL; the caller's reference is given up.
-pub unsafe fn ssl_release(p: *const SSL) {
+pub unsafe fn ssl_release<S>(p: *const S) {
     // SAFETY: per the contract.
     unsafe { Arc::decrement_strong_count(p) };
 }

@@ -15,7 +15,7 @@ use crate::core::key::MAX_ID_LENGTH;
 /// A connection: its cache-relevant state and one reference on its context.
 pub struct SSL {
     pub(crate) conn: Conn,
-    ctx: CtxRef,
+    ctx: CtxRef<SSL_CTX>,
     pub(crate) generate: FnSlot<GEN_SESSION_CB>,
 }
 

@@ -8,7 +8,7 @@ use crate::core::key::Bytes32;
 use crate::core::session::SessionRef;
 
 use super::callbacks::{CallbackSlots, GetSessionCb, Hooks, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB};
-use super::handle::{self, guard};
+use super::handle::{self, guard, Counted};
 use super::method::SSL_METHOD;
 use super::ssl_session::SSL_SESSION;
 use crate::core::key::MAX_ID_LENGTH;
@@ -22,20 +22,20 @@ pub struct SSL_CTX {
     /// The Redis tier, once `sesscache_redis_attach` installed one.
     #[cfg(feature = "redis")]
     pub(crate) redis: parking_lot::RwLock<Option<std::sync::Arc<crate::redis_store::RedisStore>>>,
-    refs: AtomicUsize,
+    /// The C reference count (`SSL_CTX_up_ref` / `SSL_CTX_free`).
+    pub(crate) refs: AtomicUsize,
 }
 
-impl SSL_CTX {
-    /// The C reference count (`SSL_CTX_up_ref` / `SSL_CTX_free`).
-    pub(crate) fn refs(&self) -> &AtomicUsize {
+impl Counted for SSL_CTX {
+    fn refs(&self) -> &AtomicUsize {
         &self.refs
     }
-}
 
-/// What the last `SSL_CTX_free` does before the memory goes: `SSL_CTX_flush_sessions(ctx, 0)`,
-/// so `remove_cb` sees every cached session, earliest expiry first.
-pub(crate) fn finalize(ctx: &SSL_CTX, ptr: *mut SSL_CTX) {
-    ctx.core.flush(0, &Hooks::for_ctx(ctx, ptr));
+    /// What the last `SSL_CTX_free` does before the memory goes: `SSL_CTX_flush_sessions(ctx, 0)`,
+    /// so `remove_cb` sees every cached session, earliest expiry first.
+    fn finalize(&self, ptr: *mut SSL_CTX) {
+        self.core.flush(0, &Hooks::for_ctx(self, ptr));
+    }
 }
 
 /// Creates a context with one reference: cache mode `SSL_SESS_CACHE_SERVER`, cache size
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn SSL_CTX_up_ref(ctx: *mut SSL_CTX) -> c_int {
 pub unsafe extern "C" fn SSL_CTX_free(ctx: *mut SSL_CTX) {
     guard((), || {
         // SAFETY: the caller gives up its reference on `ctx` (or passes NULL).
-        unsafe { handle::ctx_release(ctx, finalize) };
+        unsafe { handle::ctx_release(ctx) };
     });
 }
 
