@@ -1,48 +1,16 @@
 //! OpenSSL's callback types, where a context keeps them, and the reference rules that apply
 //! when they are called. Every call happens with no sesscache lock held.
 
-use std::os::raw::{c_int, c_uchar, c_uint};
+use std::os::raw::{c_int, c_uint};
 
 use crate::core::context::RemoveHook;
 use crate::core::handshake::HandshakeHooks;
 use crate::core::key::MAX_ID_LENGTH;
 use crate::core::session::SessionRef;
 
-use super::handle::{self, FnSlot};
-use super::ssl::SSL;
-use super::ssl_ctx::SSL_CTX;
-use super::ssl_session::SSL_SESSION;
-
-/// `X509_STORE_CTX`: opaque here, only named by [`SSL_verify_cb`].
-pub enum X509_STORE_CTX {}
-
-/// The new-session callback (NULL allowed): `int (*)(struct ssl_st *ssl, SSL_SESSION *sess)`.
-pub type NewSessionCb = Option<unsafe extern "C" fn(ssl: *mut SSL, sess: *mut SSL_SESSION) -> c_int>;
-/// The remove-session callback (NULL allowed):
-/// `void (*)(struct ssl_ctx_st *ctx, SSL_SESSION *sess)`.
-pub type RemoveSessionCb = Option<unsafe extern "C" fn(ctx: *mut SSL_CTX, sess: *mut SSL_SESSION)>;
-/// The get-session callback (NULL allowed):
-/// `SSL_SESSION *(*)(struct ssl_st *ssl, const unsigned char *data, int len, int *copy)`.
-pub type GetSessionCb =
-    Option<unsafe extern "C" fn(ssl: *mut SSL, data: *const c_uchar, len: c_int, copy: *mut c_int) -> *mut SSL_SESSION>;
-/// `GEN_SESSION_CB` (NULL allowed): `int (*)(SSL *ssl, unsigned char *id, unsigned int *id_len)`.
-pub type GEN_SESSION_CB = Option<unsafe extern "C" fn(ssl: *mut SSL, id: *mut c_uchar, id_len: *mut c_uint) -> c_int>;
-/// `SSL_verify_cb` (NULL allowed): `int (*)(int preverify_ok, X509_STORE_CTX *x509_ctx)`.
-/// Accepted and never called.
-pub type SSL_verify_cb = Option<unsafe extern "C" fn(preverify_ok: c_int, x509_ctx: *mut X509_STORE_CTX) -> c_int>;
-
-/// The callbacks installed on one `SSL_CTX`.
-#[derive(Default)]
-pub struct CallbackSlots {
-    /// `SSL_CTX_sess_set_new_cb`.
-    pub new: FnSlot<NewSessionCb>,
-    /// `SSL_CTX_sess_set_remove_cb`.
-    pub remove: FnSlot<RemoveSessionCb>,
-    /// `SSL_CTX_sess_set_get_cb`.
-    pub get: FnSlot<GetSessionCb>,
-    /// `SSL_CTX_set_generate_session_id`.
-    pub generate: FnSlot<GEN_SESSION_CB>,
-}
+use super::handle;
+pub use super::types::{GetSessionCb, NewSessionCb, RemoveSessionCb, SSL_verify_cb, GEN_SESSION_CB, X509_STORE_CTX};
+use super::types::{SSL, SSL_CTX, SSL_SESSION};
 
 /// The callbacks of one context, bound to the `SSL` (if any) on whose behalf they run.
 pub struct Hooks<'a> {

@@ -1,6 +1,10 @@
 //! The `extern "C"` shell: each exported function converts its arguments, calls the core and
 //! maps the result to OpenSSL's return convention. One file per C type.
 //!
+//! Layers, each importing only those above it: `handle` (every pointer conversion) and
+//! `constants`; `types` (the C objects' Rust types and the callback types); `callbacks` (the
+//! reference rules of calling them); then the export files, which import none of each other.
+//!
 //! # Safety
 //!
 //! One contract covers every exported `unsafe extern "C"` function, as it does OpenSSL's: each
@@ -23,3 +27,4 @@ pub mod ssl;
 pub mod ssl_cipher;
 pub mod ssl_ctx;
 pub mod ssl_session;
+pub mod types;

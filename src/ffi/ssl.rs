@@ -6,30 +6,10 @@ use std::sync::Arc;
 use crate::core::handshake::Conn;
 use crate::core::key::Bytes32;
 
-use super::callbacks::{SSL_verify_cb, GEN_SESSION_CB};
 use super::handle::{self, guard, CtxRef, FnSlot};
-use super::ssl_ctx::SSL_CTX;
-use super::ssl_session::SSL_SESSION;
+pub use super::types::SSL;
+use super::types::{SSL_verify_cb, SSL_CTX, SSL_SESSION};
 use crate::core::key::MAX_ID_LENGTH;
-
-/// A connection: its cache-relevant state and one reference on its context.
-pub struct SSL {
-    pub(crate) conn: Conn,
-    ctx: CtxRef<SSL_CTX>,
-    pub(crate) generate: FnSlot<GEN_SESSION_CB>,
-}
-
-impl SSL {
-    /// The session context (`SSL_get_SSL_CTX`).
-    pub(crate) fn ctx(&self) -> &SSL_CTX {
-        &self.ctx
-    }
-
-    /// The pointer C knows the context by.
-    pub(crate) fn ctx_ptr(&self) -> *mut SSL_CTX {
-        self.ctx.as_ptr()
-    }
-}
 
 /// Creates a connection of `ctx`, with one reference; it holds a reference on `ctx`. It copies
 /// the context's session-id context and generate-session-id callback, starts in the method's

@@ -5,26 +5,13 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::core::context::SessionCtx;
 use crate::core::key::Bytes32;
-use crate::core::session::SessionRef;
 
-use super::callbacks::{CallbackSlots, GetSessionCb, Hooks, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB};
+use super::callbacks::Hooks;
 use super::handle::{self, guard, Counted};
 use super::method::SSL_METHOD;
-use super::ssl_session::SSL_SESSION;
+pub use super::types::SSL_CTX;
+use super::types::{CallbackSlots, GetSessionCb, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB, SSL_SESSION};
 use crate::core::key::MAX_ID_LENGTH;
-
-/// A context: the cache state, its callbacks and the C reference count.
-pub struct SSL_CTX {
-    pub(crate) core: SessionCtx<SessionRef>,
-    pub(crate) callbacks: CallbackSlots,
-    /// Whether the method makes `SSL`s start in the server role.
-    pub(crate) server_role: bool,
-    /// The Redis tier, once `sesscache_redis_attach` installed one.
-    #[cfg(feature = "redis")]
-    pub(crate) redis: parking_lot::RwLock<Option<std::sync::Arc<crate::redis_store::RedisStore>>>,
-    /// The C reference count (`SSL_CTX_up_ref` / `SSL_CTX_free`).
-    pub(crate) refs: AtomicUsize,
-}
 
 impl Counted for SSL_CTX {
     fn refs(&self) -> &AtomicUsize {

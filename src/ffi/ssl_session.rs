@@ -7,10 +7,8 @@ use crate::core::key::Bytes32;
 use crate::core::session::Session;
 
 use super::handle::{self, guard};
+pub use super::types::SSL_SESSION;
 use crate::core::key::MAX_ID_LENGTH;
-
-/// The C name of [`Session`].
-pub type SSL_SESSION = Session;
 
 /// Creates a session with one reference: version 0, empty id, time now, timeout 304 s. It is
 /// not resumable until it has an id. Free with `SSL_SESSION_free`. Never NULL.
