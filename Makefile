@@ -1,6 +1,8 @@
 # sesscache: `make` builds the library and header, `make demo` shows it working,
-# `make test` runs every test and ends with "N passed, M failed"; `make check` runs the
-# reliability gates (Miri, sanitizers, valgrind, stress, fuzzers), `make check-ci` a bounded run.
+# `make test` runs every test and ends with "N passed, M failed" (`make lint` first);
+# `make lint` checks format, clippy, rustdoc, header drift and the layering in under a minute;
+# `make check` runs the reliability gates (Miri, sanitizers, valgrind, stress, fuzzers),
+# `make check-ci` a bounded run.
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -11,7 +13,7 @@ SONAME  := libsesscache.so.0.$(SOMINOR)
 REL     := target/release
 CT      := target/ct
 
-.PHONY: all lib demo test check check-ci check-header clean fuzz-d2i
+.PHONY: all lib demo test lint header-drift check check-ci check-header clean fuzz-d2i
 
 all: lib
 
@@ -31,11 +33,22 @@ demo: lib | $(CT)
 	LD_LIBRARY_PATH=$(REL) $(CT)/demo
 
 # Fails when include/sesscache.h differs from what the sources generate (the build rewrites it).
-check-header: lib
+check-header: lib header-drift
+header-drift:
 	@if git rev-parse --git-dir >/dev/null 2>&1; then \
 	  git diff --exit-code -- include/sesscache.h >/dev/null || { \
 	    echo "include/sesscache.h drifted from the sources: commit the regenerated header"; exit 1; }; \
 	fi
+
+# The quick gates, in under a minute on a warm build: format, clippy on both crates and every
+# target, rustdoc, the header (clippy runs build.rs, which regenerates it) and the layering
+# (scripts/layers.py: no module imports a module that imports it back).
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps --locked
+	@$(MAKE) -s --no-print-directory header-drift
+	python3 scripts/layers.py
 
 test: lib
 	./scripts/test.sh

@@ -41,12 +41,9 @@ same_transcript() { # NAME CMD_A -- CMD_B
   echo "$(wc -l <"$CT/$name.openssl.txt") lines identical"
 }
 
-header_drift() { make -s check-header; }
-
-step header-drift header_drift
+# make lint: format, clippy, rustdoc, header drift, layering.
+step lint make -s --no-print-directory lint
 step cargo-test cargo test --release --locked -p sesscache
-step cargo-clippy cargo clippy --release --locked -p sesscache --all-targets -- -D warnings
-step cargo-fmt cargo fmt --check
 
 # Transcript: the cache API without handshakes, OpenSSL vs sesscache (linked, and preloaded).
 build_transcript() { cc_openssl transcript_openssl c_tests/transcript.c && cc_sesscache transcript_sesscache c_tests/transcript.c; }

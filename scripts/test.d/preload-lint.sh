@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# The preload crate's own unit tests and clippy (the main steps cover -p sesscache only).
+# The preload crate's own unit tests (its clippy runs in `make lint`, with the workspace's).
 set -eu
 cargo test --release --locked -p sesscache-preload
-cargo clippy --release --locked -p sesscache-preload --all-targets -- -D warnings
