@@ -26,8 +26,9 @@ fn main() {
         "{}\n#define SESSCACHE_VERSION \"{version}\"\n#define SESSCACHE_VERSION_NUMBER 0x{number:06x}\n",
         config.after_includes.unwrap_or_default()
     ));
-    // Only the C shell is parsed: the core's items never reach the header.
-    let mut builder = cbindgen::Builder::new().with_config(config);
+    // Only the C shell and abi.rs are parsed: the core's items never reach the header.
+    // OpenSSL's numbers come first: they live outside src/ffi, compiled without `capi` too.
+    let mut builder = cbindgen::Builder::new().with_config(config).with_src(root.join("src").join("abi.rs"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("src").join("ffi"))
         .expect("src/ffi exists")
         .filter_map(|e| e.ok().map(|e| e.path()))

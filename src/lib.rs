@@ -1,5 +1,7 @@
 //! sesscache: OpenSSL 3.0's SSL session cache in Rust, behind OpenSSL's own C ABI.
 //!
+//! - [`abi`]: OpenSSL's numbers (modes, limits, `SSL_CTRL_*` commands, versions), shared by
+//!   every layer and by the preload.
 //! - [`core`]: the cache in safe Rust (sessions, the sharded index and expiry order,
 //!   statistics, the handshake steps). It knows nothing of C.
 //! - `redis_store` (feature `redis-store`, part of `redis`): a Redis session store with a bounded
@@ -8,6 +10,7 @@
 //!   the only place raw pointers are turned into references and back.
 #![deny(missing_docs)]
 
+pub mod abi;
 pub mod core;
 
 #[cfg(feature = "redis-store")]

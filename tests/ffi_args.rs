@@ -7,8 +7,8 @@ use std::ffi::CStr;
 use std::os::raw::{c_int, c_long, c_uchar, c_uint};
 use std::ptr::{null, null_mut};
 
+use sesscache::abi::*;
 use sesscache::ffi::callbacks::X509_STORE_CTX;
-use sesscache::ffi::constants::*;
 use sesscache::ffi::ctrl::*;
 use sesscache::ffi::driver::*;
 use sesscache::ffi::method::*;

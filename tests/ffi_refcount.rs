@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::os::raw::{c_int, c_uchar};
 use std::ptr::null_mut;
 
-use sesscache::ffi::constants::*;
+use sesscache::abi::*;
 use sesscache::ffi::ctrl::*;
 use sesscache::ffi::driver::*;
 use sesscache::ffi::method::*;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use sesscache::ffi::constants::*;
+use sesscache::abi::*;
 use sesscache::ffi::ctrl::*;
 use sesscache::ffi::driver::*;
 use sesscache::ffi::method::*;

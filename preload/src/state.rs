@@ -24,23 +24,22 @@ use crate::{fleet, log, report};
 
 /// `SSL_CTRL_SESS_NUMBER` … `SSL_CTRL_SESS_CACHE_FULL`, and the size and mode commands.
 pub mod cmd {
-    use std::ffi::c_int;
-    pub const NUMBER: c_int = 20;
-    pub const CONNECT: c_int = 21;
-    pub const CONNECT_GOOD: c_int = 22;
-    pub const CONNECT_RENEGOTIATE: c_int = 23;
-    pub const ACCEPT: c_int = 24;
-    pub const ACCEPT_GOOD: c_int = 25;
-    pub const ACCEPT_RENEGOTIATE: c_int = 26;
-    pub const HIT: c_int = 27;
-    pub const CB_HIT: c_int = 28;
-    pub const MISSES: c_int = 29;
-    pub const TIMEOUTS: c_int = 30;
-    pub const CACHE_FULL: c_int = 31;
-    pub const SET_SIZE: c_int = 42;
-    pub const GET_SIZE: c_int = 43;
-    pub const SET_MODE: c_int = 44;
-    pub const GET_MODE: c_int = 45;
+    pub use sesscache::abi::SSL_CTRL_GET_SESS_CACHE_MODE as GET_MODE;
+    pub use sesscache::abi::SSL_CTRL_GET_SESS_CACHE_SIZE as GET_SIZE;
+    pub use sesscache::abi::SSL_CTRL_SESS_ACCEPT as ACCEPT;
+    pub use sesscache::abi::SSL_CTRL_SESS_ACCEPT_GOOD as ACCEPT_GOOD;
+    pub use sesscache::abi::SSL_CTRL_SESS_ACCEPT_RENEGOTIATE as ACCEPT_RENEGOTIATE;
+    pub use sesscache::abi::SSL_CTRL_SESS_CACHE_FULL as CACHE_FULL;
+    pub use sesscache::abi::SSL_CTRL_SESS_CB_HIT as CB_HIT;
+    pub use sesscache::abi::SSL_CTRL_SESS_CONNECT as CONNECT;
+    pub use sesscache::abi::SSL_CTRL_SESS_CONNECT_GOOD as CONNECT_GOOD;
+    pub use sesscache::abi::SSL_CTRL_SESS_CONNECT_RENEGOTIATE as CONNECT_RENEGOTIATE;
+    pub use sesscache::abi::SSL_CTRL_SESS_HIT as HIT;
+    pub use sesscache::abi::SSL_CTRL_SESS_MISSES as MISSES;
+    pub use sesscache::abi::SSL_CTRL_SESS_NUMBER as NUMBER;
+    pub use sesscache::abi::SSL_CTRL_SESS_TIMEOUTS as TIMEOUTS;
+    pub use sesscache::abi::SSL_CTRL_SET_SESS_CACHE_MODE as SET_MODE;
+    pub use sesscache::abi::SSL_CTRL_SET_SESS_CACHE_SIZE as SET_SIZE;
 }
 
 /// The host's own session callbacks, as it installed them.

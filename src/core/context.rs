@@ -7,13 +7,15 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::cache::Cache;
+use crate::abi::SSL_SESSION_CACHE_MAX_SIZE_DEFAULT;
+
 use super::entry::Cacheable;
 use super::key::Bytes32;
 use super::mode::CacheMode;
 use super::stats::{Stat, Stats};
 
-/// `SSL_SESSION_CACHE_MAX_SIZE_DEFAULT`: 1024 * 20.
-pub const DEFAULT_CACHE_SIZE: u64 = 1024 * 20;
+/// `SSL_SESSION_CACHE_MAX_SIZE_DEFAULT`, as the core stores a size.
+pub const DEFAULT_CACHE_SIZE: u64 = SSL_SESSION_CACHE_MAX_SIZE_DEFAULT as u64;
 /// The default session timeout of every TLS method (`tls1_default_timeout`): 7200 s.
 pub const DEFAULT_TIMEOUT: i64 = 7200;
 

@@ -10,6 +10,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+// TLS1_2_VERSION: the version every driven handshake negotiates; TLS1_3_VERSION: what a fresh
+// `SSL` reports before any handshake.
+use crate::abi::{SSL_VERIFY_PEER, TLS1_2_VERSION, TLS1_3_VERSION};
+
 use super::context::{RemoveHook, SessionCtx};
 use super::entry::Cacheable;
 use super::key::{Bytes32, SessionKey, MAX_ID_LENGTH};
@@ -17,12 +21,6 @@ use super::mode::CacheMode;
 use super::session::{Session, SessionRef};
 use super::stats::Stat;
 
-/// `TLS1_2_VERSION`: the version every driven handshake negotiates.
-pub const TLS1_2_VERSION: i32 = 0x0303;
-/// `TLS1_3_VERSION`: what a fresh `SSL` reports before any handshake.
-pub const TLS1_3_VERSION: i32 = 0x0304;
-/// `SSL_VERIFY_PEER`.
-pub const VERIFY_PEER: i32 = 0x01;
 /// The auto-flush runs when the low 8 bits of the `*_good` counter are all set
 /// (`ssl_update_cache`): during the 256th, 512th, ... completed handshake.
 pub const AUTO_FLUSH_MASK: i32 = 0xff;
@@ -160,7 +158,7 @@ impl Conn {
     }
 
     fn verify_peer_without_sid_ctx(&self) -> bool {
-        self.verify_mode() & VERIFY_PEER != 0 && self.sid_ctx().is_empty()
+        self.verify_mode() & SSL_VERIFY_PEER != 0 && self.sid_ctx().is_empty()
     }
 }
 
@@ -309,7 +307,7 @@ fn update_cache(ctx: &SessionCtx<SessionRef>, hooks: &impl HandshakeHooks<Sessio
         return;
     }
     let server = conn.is_server();
-    if server && sid_ctx_empty && conn.verify_mode() & VERIFY_PEER != 0 {
+    if server && sid_ctx_empty && conn.verify_mode() & SSL_VERIFY_PEER != 0 {
         return;
     }
     let mode = ctx.mode();
@@ -660,7 +658,7 @@ mod tests {
         let (_, cc, _) = hs(&c, &s, None, T0);
         let ccon = Conn::new(false, Bytes32::EMPTY);
         let scon = Conn::new(true, Bytes32::EMPTY);
-        scon.set_verify_mode(VERIFY_PEER);
+        scon.set_verify_mode(SSL_VERIFY_PEER);
         drop(ccon.replace_session(cc.session()));
         let ok = handshake(
             &End { ctx: &c.ctx, hooks: &c.hooks, conn: &ccon },
@@ -672,7 +670,7 @@ mod tests {
         // With VERIFY_PEER and no sid_ctx a new server session is not cached either.
         let (c, s) = pair();
         let scon = Conn::new(true, Bytes32::EMPTY);
-        scon.set_verify_mode(VERIFY_PEER);
+        scon.set_verify_mode(SSL_VERIFY_PEER);
         let ccon = Conn::new(false, Bytes32::EMPTY);
         let end_c = End { ctx: &c.ctx, hooks: &c.hooks, conn: &ccon };
         assert!(handshake(&end_c, &End { ctx: &s.ctx, hooks: &s.hooks, conn: &scon }, T0));

@@ -1,7 +1,10 @@
 //! Fixed-capacity byte strings and the cache key.
 
-/// `SSL_MAX_SSL_SESSION_ID_LENGTH` and `SSL_MAX_SID_CTX_LENGTH`: both 32.
-pub const MAX_ID_LENGTH: usize = 32;
+use crate::abi::{SSL_MAX_SID_CTX_LENGTH, SSL_MAX_SSL_SESSION_ID_LENGTH};
+
+/// `SSL_MAX_SSL_SESSION_ID_LENGTH` and `SSL_MAX_SID_CTX_LENGTH`: both 32, so one type holds both.
+pub const MAX_ID_LENGTH: usize = SSL_MAX_SSL_SESSION_ID_LENGTH as usize;
+const _: () = assert!(SSL_MAX_SID_CTX_LENGTH as usize == MAX_ID_LENGTH);
 
 /// Up to 32 bytes stored inline: a session id or a session-id context.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]

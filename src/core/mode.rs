@@ -2,6 +2,8 @@
 
 use bitflags::bitflags;
 
+use crate::abi;
+
 bitflags! {
     /// A session-cache mode as stored by `SSL_CTX_set_session_cache_mode`.
     ///
@@ -10,21 +12,21 @@ bitflags! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub struct CacheMode: u32 {
         /// `SSL_SESS_CACHE_CLIENT`: store client sessions and call the client's new callback.
-        const CLIENT = 0x0001;
+        const CLIENT = abi::SSL_SESS_CACHE_CLIENT as u32;
         /// `SSL_SESS_CACHE_SERVER`: store server sessions (the default).
-        const SERVER = 0x0002;
+        const SERVER = abi::SSL_SESS_CACHE_SERVER as u32;
         /// `SSL_SESS_CACHE_BOTH`.
         const BOTH = Self::CLIENT.bits() | Self::SERVER.bits();
         /// `SSL_SESS_CACHE_NO_AUTO_CLEAR`: no flush every 256th handshake.
-        const NO_AUTO_CLEAR = 0x0080;
+        const NO_AUTO_CLEAR = abi::SSL_SESS_CACHE_NO_AUTO_CLEAR as u32;
         /// `SSL_SESS_CACHE_NO_INTERNAL_LOOKUP`: the server lookup skips the internal cache.
-        const NO_INTERNAL_LOOKUP = 0x0100;
+        const NO_INTERNAL_LOOKUP = abi::SSL_SESS_CACHE_NO_INTERNAL_LOOKUP as u32;
         /// `SSL_SESS_CACHE_NO_INTERNAL_STORE`: handshakes never store into the internal cache.
-        const NO_INTERNAL_STORE = 0x0200;
+        const NO_INTERNAL_STORE = abi::SSL_SESS_CACHE_NO_INTERNAL_STORE as u32;
         /// `SSL_SESS_CACHE_NO_INTERNAL`.
         const NO_INTERNAL = Self::NO_INTERNAL_LOOKUP.bits() | Self::NO_INTERNAL_STORE.bits();
         /// `SSL_SESS_CACHE_UPDATE_TIME` (3.0+): `SSL_CTX_add_session` stamps the session with now.
-        const UPDATE_TIME = 0x0400;
+        const UPDATE_TIME = abi::SSL_SESS_CACHE_UPDATE_TIME as u32;
     }
 }
 

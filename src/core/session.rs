@@ -5,6 +5,8 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
 
+use crate::abi::SSL_MAX_MASTER_KEY_LENGTH;
+
 use super::entry::{Cacheable, Listing};
 use super::key::{Bytes32, SessionKey};
 use super::sync::TinyLock;
@@ -19,18 +21,21 @@ pub const MAX_MASTER_KEY_LENGTH: usize = 512;
 /// `TLSEXT_max_fragment_length_UNSPECIFIED`, which 3.0's `SSL_SESSION_new` stores.
 pub const MFL_UNSPECIFIED: u32 = 255;
 
+/// The longest master key kept inline: `SSL_MAX_MASTER_KEY_LENGTH`, 48, every TLS 1.2 key.
+const INLINE_KEY: usize = SSL_MAX_MASTER_KEY_LENGTH as usize;
+
 /// A master key: 48 bytes inline (every TLS 1.2 key), longer ones (TLS 1.3 PSKs) on the heap.
 #[derive(Clone)]
 enum MasterKey {
-    Inline { len: u8, buf: [u8; 48] },
+    Inline { len: u8, buf: [u8; INLINE_KEY] },
     Heap(Box<[u8]>),
 }
 
 impl MasterKey {
     fn new(bytes: &[u8]) -> MasterKey {
         match u8::try_from(bytes.len()) {
-            Ok(len) if bytes.len() <= 48 => {
-                let mut buf = [0u8; 48];
+            Ok(len) if bytes.len() <= INLINE_KEY => {
+                let mut buf = [0u8; INLINE_KEY];
                 buf[..bytes.len()].copy_from_slice(bytes);
                 MasterKey::Inline { len, buf }
             }
@@ -56,36 +61,41 @@ impl Drop for MasterKey {
     }
 }
 
-/// Fields that only the DER codec uses; absent on sessions built through the API.
+/// Fields that only the DER codec uses; absent on sessions built through the API. Absent
+/// optional fields hold the value that makes OpenSSL omit them from the encoding.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Extras {
-    /// Raw DER of the peer certificate (`[3]`), kept opaque.
+    /// Raw DER of the peer certificate (`[3]`): the complete TLV, kept opaque.
     pub peer_cert: Option<Vec<u8>>,
-    /// The SNI host name (`[6]`).
+    /// The SNI host name (`[6]`). Strings (this and `[7]`, `[8]`, `[12]`) are written up to
+    /// their first NUL (OpenSSL stores C strings) and cut there on decode; `Some(empty)` is
+    /// written as an empty string.
     pub hostname: Option<Vec<u8>>,
-    /// PSK identity hint (`[7]`).
+    /// PSK identity hint (`[7]`), a string.
     pub psk_identity_hint: Option<Vec<u8>>,
-    /// PSK identity (`[8]`).
+    /// PSK identity (`[8]`), a string.
     pub psk_identity: Option<Vec<u8>>,
-    /// Ticket lifetime hint (`[9]`).
+    /// Ticket lifetime hint (`[9]`); 0 = omitted.
     pub tick_lifetime_hint: u64,
     /// Session ticket (`[10]`).
     pub ticket: Option<Vec<u8>>,
-    /// Compression method (`[11]`).
+    /// Compression method (`[11]`); `None` and `Some(0)` are both omitted; decode yields `None`
+    /// for a present `00` byte (OpenSSL's `compress_meth` 0).
     pub comp_id: Option<u8>,
-    /// SRP user name (`[12]`).
+    /// SRP user name (`[12]`), a string.
     pub srp_username: Option<Vec<u8>>,
-    /// Session flags (`[13]`); bit 0 is extended master secret.
+    /// Session flags (`[13]`); bit 0 is extended master secret. 0 = omitted; decode keeps only
+    /// the low 32 bits.
     pub flags: u64,
-    /// TLS 1.3 ticket age add (`[14]`).
+    /// TLS 1.3 ticket age add (`[14]`); 0 = omitted.
     pub tick_age_add: u32,
-    /// TLS 1.3 max early data (`[15]`).
+    /// TLS 1.3 max early data (`[15]`); 0 = omitted.
     pub max_early_data: u32,
     /// Selected ALPN protocol (`[16]`).
     pub alpn_selected: Option<Vec<u8>>,
     /// Ticket application data (`[18]`).
     pub ticket_appdata: Option<Vec<u8>>,
-    /// Key exchange group (`[19]`).
+    /// Key exchange group (`[19]`); always written, even when 0.
     pub kex_group: u32,
 }
 

@@ -5,9 +5,9 @@ use std::os::raw::{c_int, c_long, c_void};
 
 use crate::core::stats::Stat;
 
-use super::constants::*;
 use super::handle::{self, guard};
 use super::ssl_ctx::SSL_CTX;
+use crate::abi::*;
 
 /// A decoded session-cache command.
 enum Ctrl {

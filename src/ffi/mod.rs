@@ -1,8 +1,7 @@
 //! The `extern "C"` shell: each exported function converts its arguments, calls the core and
 //! maps the result to OpenSSL's return convention. One file per C type.
 //!
-//! Layers, each importing only those above it: `handle` (every pointer conversion) and
-//! `constants`; `types` (the C objects' Rust types and the callback types); `callbacks` (the
+//! Layers, each importing only those above it: `handle` (every pointer conversion); `types` (the C objects' Rust types and the callback types); `callbacks` (the
 //! reference rules of calling them); then the export files, which import none of each other.
 //!
 //! # Safety
@@ -15,7 +14,6 @@
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::unnecessary_cast)]
 
 pub mod callbacks;
-pub mod constants;
 pub mod ctrl;
 pub mod der;
 pub mod driver;

@@ -6,7 +6,7 @@ use std::mem::ManuallyDrop;
 use std::os::raw::c_long;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use sesscache::ffi::constants::TLS1_2_VERSION;
+use sesscache::abi::TLS1_2_VERSION;
 use sesscache::ffi::driver::sesscache_live_sessions;
 use sesscache::ffi::method::TLS_server_method;
 use sesscache::ffi::ssl_ctx::{SSL_CTX_new, SSL_CTX};

@@ -20,9 +20,9 @@ use std::cell::{Cell, RefCell};
 use std::os::raw::{c_int, c_long, c_uchar, c_uint};
 use std::sync::Arc;
 
+use sesscache::abi::*;
 use sesscache::core::session::Session;
 use sesscache::core::time::Expiry;
-use sesscache::ffi::constants::*;
 use sesscache::ffi::ctrl::*;
 use sesscache::ffi::driver::*;
 use sesscache::ffi::method::*;

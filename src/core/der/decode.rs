@@ -2,11 +2,10 @@
 //! `asn1_collect` / `asn1_template_ex_d2i` / the SEQUENCE loop of tasn_dec.c.
 
 use crate::core::cipher;
+use crate::core::key::MAX_ID_LENGTH;
+use crate::core::session::{Extras, MAX_MASTER_KEY_LENGTH};
 
-use super::types::{
-    c_string, DerError, DerSession, DEFAULT_DECODED_TIMEOUT, MAX_MASTER_KEY_LENGTH, MAX_SESSION_ID_LENGTH,
-    MAX_SID_CTX_LENGTH, SESSION_ASN1_VERSION,
-};
+use super::types::{c_string, DerError, DerSession, DEFAULT_DECODED_TIMEOUT, SESSION_ASN1_VERSION};
 
 const CLASS_UNIVERSAL: u8 = 0x00;
 const CLASS_CONTEXT: u8 = 0x80;
@@ -480,7 +479,7 @@ pub fn decode(input: &[u8], now: i64) -> Result<(DerSession, usize), DerError> {
         return Err(DerError::CipherCodeWrongLength);
     }
     let c = cipher::find_by_code(code[0], code[1]).ok_or(DerError::UnknownCipher)?;
-    let session_id = bounded(&mut v[3], MAX_SESSION_ID_LENGTH, DerError::SessionIdTooLong)?;
+    let session_id = bounded(&mut v[3], MAX_ID_LENGTH, DerError::SessionIdTooLong)?;
     let master_key = bounded(&mut v[4], MAX_MASTER_KEY_LENGTH, DerError::MasterKeyTooLong)?;
     let time = match take_int(&mut v[6]) as i64 {
         0 => now,
@@ -492,7 +491,7 @@ pub fn decode(input: &[u8], now: i64) -> Result<(DerSession, usize), DerError> {
     };
     // divergence: the certificate stays opaque bytes (OpenSSL parses it as X.509).
     let peer_cert = take_bytes(&mut v[8]);
-    let sid_ctx = bounded(&mut v[9], MAX_SID_CTX_LENGTH, DerError::SidCtxTooLong)?;
+    let sid_ctx = bounded(&mut v[9], MAX_ID_LENGTH, DerError::SidCtxTooLong)?;
     let verify_result = take_int(&mut v[10]) as i64;
     let hostname = take_string(&mut v[11]);
     let psk_identity_hint = take_string(&mut v[12]);
@@ -522,23 +521,25 @@ pub fn decode(input: &[u8], now: i64) -> Result<(DerSession, usize), DerError> {
             master_key,
             time,
             timeout,
-            peer_cert,
             sid_ctx,
             verify_result,
-            hostname,
-            psk_identity_hint,
-            psk_identity,
-            tick_lifetime_hint,
-            ticket,
-            comp_id,
-            srp_username,
-            flags,
-            tick_age_add,
-            max_early_data,
-            alpn_selected,
             max_fragment_len_mode,
-            ticket_appdata,
-            kex_group,
+            extras: Extras {
+                peer_cert,
+                hostname,
+                psk_identity_hint,
+                psk_identity,
+                tick_lifetime_hint,
+                ticket,
+                comp_id,
+                srp_username,
+                flags,
+                tick_age_add,
+                max_early_data,
+                alpn_selected,
+                ticket_appdata,
+                kex_group,
+            },
         },
         consumed,
     ))

@@ -73,7 +73,7 @@ pub fn encode(s: &DerSession) -> Vec<u8> {
     if s.timeout != 0 {
         push_explicit(&mut b, 2, TAG_INTEGER, &int_content_signed(s.timeout));
     }
-    if let Some(cert) = &s.peer_cert {
+    if let Some(cert) = &s.extras.peer_cert {
         push_tlv(&mut b, 0xa3, cert);
     }
     push_explicit(&mut b, 4, TAG_OCTET_STRING, &s.sid_ctx);
@@ -81,45 +81,45 @@ pub fn encode(s: &DerSession) -> Vec<u8> {
     if verify != 0 {
         push_explicit(&mut b, 5, TAG_INTEGER, &int_content_signed(i64::from(verify)));
     }
-    let strings = [(6u8, &s.hostname), (7, &s.psk_identity_hint), (8, &s.psk_identity)];
+    let strings = [(6u8, &s.extras.hostname), (7, &s.extras.psk_identity_hint), (8, &s.extras.psk_identity)];
     for (n, v) in strings {
         if let Some(v) = v {
             push_explicit(&mut b, n, TAG_OCTET_STRING, c_string(v));
         }
     }
-    if s.tick_lifetime_hint != 0 {
-        push_explicit(&mut b, 9, TAG_INTEGER, &int_content_unsigned(s.tick_lifetime_hint));
+    if s.extras.tick_lifetime_hint != 0 {
+        push_explicit(&mut b, 9, TAG_INTEGER, &int_content_unsigned(s.extras.tick_lifetime_hint));
     }
-    if let Some(t) = &s.ticket {
+    if let Some(t) = &s.extras.ticket {
         push_explicit(&mut b, 10, TAG_OCTET_STRING, t);
     }
-    if let Some(c) = s.comp_id {
+    if let Some(c) = s.extras.comp_id {
         if c != 0 {
             push_explicit(&mut b, 11, TAG_OCTET_STRING, &[c]);
         }
     }
-    if let Some(u) = &s.srp_username {
+    if let Some(u) = &s.extras.srp_username {
         push_explicit(&mut b, 12, TAG_OCTET_STRING, c_string(u));
     }
-    if s.flags != 0 {
-        push_explicit(&mut b, 13, TAG_INTEGER, &int_content_unsigned(s.flags));
+    if s.extras.flags != 0 {
+        push_explicit(&mut b, 13, TAG_INTEGER, &int_content_unsigned(s.extras.flags));
     }
-    for (n, v) in [(14u8, s.tick_age_add), (15, s.max_early_data)] {
+    for (n, v) in [(14u8, s.extras.tick_age_add), (15, s.extras.max_early_data)] {
         if v != 0 {
             push_explicit(&mut b, n, TAG_INTEGER, &int_content_unsigned(u64::from(v)));
         }
     }
-    if let Some(a) = &s.alpn_selected {
+    if let Some(a) = &s.extras.alpn_selected {
         push_explicit(&mut b, 16, TAG_OCTET_STRING, a);
     }
     if s.max_fragment_len_mode != 0 {
         let v = u64::from(s.max_fragment_len_mode);
         push_explicit(&mut b, 17, TAG_INTEGER, &int_content_unsigned(v));
     }
-    if let Some(a) = &s.ticket_appdata {
+    if let Some(a) = &s.extras.ticket_appdata {
         push_explicit(&mut b, 18, TAG_OCTET_STRING, a);
     }
-    push_explicit(&mut b, 19, TAG_INTEGER, &int_content_unsigned(u64::from(s.kex_group)));
+    push_explicit(&mut b, 19, TAG_INTEGER, &int_content_unsigned(u64::from(s.extras.kex_group)));
 
     let mut out = Vec::with_capacity(b.len() + 4);
     push_tlv(&mut out, TAG_SEQUENCE, &b);

@@ -38,7 +38,4 @@ mod vectors;
 
 pub use decode::decode;
 pub use encode::encode;
-pub use types::{
-    DerError, DerSession, DEFAULT_DECODED_TIMEOUT, MAX_MASTER_KEY_LENGTH, MAX_SESSION_ID_LENGTH, MAX_SID_CTX_LENGTH,
-    SESSION_ASN1_VERSION,
-};
+pub use types::{DerError, DerSession, DEFAULT_DECODED_TIMEOUT, SESSION_ASN1_VERSION};

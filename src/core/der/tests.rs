@@ -4,6 +4,7 @@ use super::decode::{int_value, Kind};
 use super::encode::{int_content_signed, int_content_unsigned};
 use super::vectors::*;
 use super::*;
+use crate::core::session::Extras;
 
 /// A session as `SSL_SESSION_new` + the setters of der_vectors.c leave it
 /// (verify_result 1, max_fragment_len_mode 255).
@@ -31,15 +32,20 @@ fn enc_session(name: &str) -> DerSession {
     let b = [1u8, 2, 3, 4];
     let spec = api_session(0xc02f, 0x0303, &id32, &mk48, &b, 1_700_000_000, 7200);
     let ext = DerSession {
-        hostname: Some(b"example.com".to_vec()),
-        alpn_selected: Some(b"h2".to_vec()),
-        max_early_data: 16384,
+        extras: Extras {
+            hostname: Some(b"example.com".to_vec()),
+            alpn_selected: Some(b"h2".to_vec()),
+            max_early_data: 16384,
+            ..spec.extras.clone()
+        },
         ..spec.clone()
     };
     match name {
         "spec71" => spec,
         "spec71_ext" => ext,
-        "spec71_appdata" => DerSession { ticket_appdata: Some(b"appdata".to_vec()), ..ext },
+        "spec71_appdata" => {
+            DerSession { extras: Extras { ticket_appdata: Some(b"appdata".to_vec()), ..ext.extras.clone() }, ..ext }
+        }
         "tls13_aes128_empty_id" => api_session(0x1301, 0x0304, &[], &mk48, &[], 1, 1),
         "tls13_aes256_ctx32" => api_session(0x1302, 0x0304, &id32[..16], &mk48, &ctx32, 0x7fff_ffff, 604_800),
         "tls13_chacha_mk512" => api_session(0x1303, 0x0304, &id32[..1], &mk512, &b[..1], 1_700_000_000, 300),
@@ -55,10 +61,13 @@ fn enc_session(name: &str) -> DerSession {
         "no_cipher" => api_session(0, 0x0303, &id32, &mk48, &[], 5, 5),
         "version0" => api_session(0xc030, 0, &id32, &mk48, &[], 5, 5),
         "empty_hostname_alpn" => DerSession {
-            hostname: Some(Vec::new()),
-            // SSL_SESSION_set1_alpn_selected(s, "", 0) clears the ALPN.
-            alpn_selected: None,
-            max_early_data: u32::MAX,
+            extras: Extras {
+                hostname: Some(Vec::new()),
+                // SSL_SESSION_set1_alpn_selected(s, "", 0) clears the ALPN.
+                alpn_selected: None,
+                max_early_data: u32::MAX,
+                ..Extras::default()
+            },
             ..api_session(0xc030, 0, &id32, &mk48, &[], 5, 5)
         },
         _ => panic!("no session for {name}"),
@@ -136,41 +145,41 @@ fn decoded_fields() {
         decode(&unhex(input), NOW).unwrap().0
     };
     let s = get("minimal");
-    assert_eq!((s.time, s.timeout, s.verify_result, s.kex_group), (NOW, 3, 0, 0));
+    assert_eq!((s.time, s.timeout, s.verify_result, s.extras.kex_group), (NOW, 3, 0, 0));
     assert_eq!(s.sid_ctx, b"");
     assert_eq!(s.max_fragment_len_mode, 0);
     assert_eq!(s.cipher_id, 0x0300_c02f);
-    assert_eq!(get("host_nul").hostname.as_deref(), Some(&b"ab"[..]));
+    assert_eq!(get("host_nul").extras.hostname.as_deref(), Some(&b"ab"[..]));
     let s = get("host_nul2");
-    assert_eq!(s.psk_identity_hint.as_deref(), Some(&b"ab"[..]));
-    assert_eq!(s.psk_identity.as_deref(), Some(&b""[..]));
-    assert_eq!(get("host_empty").hostname.as_deref(), Some(&b""[..]));
-    assert_eq!(get("ticket_nul").ticket.as_deref(), Some(&[0u8; 4][..]));
+    assert_eq!(s.extras.psk_identity_hint.as_deref(), Some(&b"ab"[..]));
+    assert_eq!(s.extras.psk_identity.as_deref(), Some(&b""[..]));
+    assert_eq!(get("host_empty").extras.hostname.as_deref(), Some(&b""[..]));
+    assert_eq!(get("ticket_nul").extras.ticket.as_deref(), Some(&[0u8; 4][..]));
     assert_eq!(get("time_neg_2pow64_plus1").time, 1);
     assert_eq!(get("time_neg_2pow63_minus1").time, i64::MAX);
     assert_eq!(get("time_int64min").time, i64::MIN);
-    assert_eq!(get("flags_trunc").flags, 1);
-    assert_eq!(get("flags_u64max").flags, 0xffff_ffff);
-    assert_eq!(get("hint_u64max").tick_lifetime_hint, u64::MAX);
+    assert_eq!(get("flags_trunc").extras.flags, 1);
+    assert_eq!(get("flags_u64max").extras.flags, 0xffff_ffff);
+    assert_eq!(get("hint_u64max").extras.tick_lifetime_hint, u64::MAX);
     assert_eq!(get("verify_int32min").verify_result, i64::from(i32::MIN));
     assert_eq!(get("mfl_u32max").max_fragment_len_mode, 255);
     assert_eq!(get("mfl_256").max_fragment_len_mode, 0);
-    assert_eq!(get("comp_1").comp_id, Some(1));
-    assert_eq!(get("comp_0").comp_id, None);
+    assert_eq!(get("comp_1").extras.comp_id, Some(1));
+    assert_eq!(get("comp_0").extras.comp_id, None);
     assert_eq!(get("cipher_constructed_indef").cipher_id, 0x0300_c02f);
-    assert_eq!(get("host_constructed").hostname.as_deref(), Some(&b"abcd"[..]));
+    assert_eq!(get("host_constructed").extras.hostname.as_deref(), Some(&b"abcd"[..]));
     assert_eq!(get("field_hightag_time").time, 1_700_000_000);
     assert_eq!(get("key_arg_ignored").time, 1_700_000_000);
     let s = get("all_fields");
     assert_eq!(s.verify_result, 5);
-    assert_eq!(s.srp_username.as_deref(), Some(&b"srpu"[..]));
-    assert_eq!(s.tick_lifetime_hint, 100);
-    assert_eq!(s.tick_age_add, 0x0102_0304);
-    assert_eq!(s.max_early_data, 127);
+    assert_eq!(s.extras.srp_username.as_deref(), Some(&b"srpu"[..]));
+    assert_eq!(s.extras.tick_lifetime_hint, 100);
+    assert_eq!(s.extras.tick_age_add, 0x0102_0304);
+    assert_eq!(s.extras.max_early_data, 127);
     assert_eq!(s.max_fragment_len_mode, 2);
-    assert_eq!(s.kex_group, 0x1d);
+    assert_eq!(s.extras.kex_group, 0x1d);
     let s = get("peer_cert");
-    let cert = s.peer_cert.unwrap();
+    let cert = s.extras.peer_cert.unwrap();
     assert_eq!(cert.len(), 285);
     assert_eq!(&cert[..4], &[0x30, 0x82, 0x01, 0x19]);
     assert_eq!(get("sid_32").session_id.len(), 32);
@@ -222,23 +231,25 @@ fn roundtrip_all_fields() {
         master_key: vec![9; 512],
         time: -12345,
         timeout: i64::MAX,
-        peer_cert: Some(vec![0x30, 0x03, 0x02, 0x01, 0x00]),
         sid_ctx: vec![1; 32],
         verify_result: -1,
-        hostname: Some(b"h".to_vec()),
-        psk_identity_hint: Some(b"hint".to_vec()),
-        psk_identity: Some(Vec::new()),
-        tick_lifetime_hint: u64::MAX,
-        ticket: Some(vec![0; 300]),
-        comp_id: Some(0xff),
-        srp_username: Some(b"u".to_vec()),
-        flags: 0x8000_0001,
-        tick_age_add: u32::MAX,
-        max_early_data: 0x8000,
-        alpn_selected: Some(Vec::new()),
         max_fragment_len_mode: 4,
-        ticket_appdata: Some(vec![0; 3]),
-        kex_group: 0x11ec,
+        extras: Extras {
+            peer_cert: Some(vec![0x30, 0x03, 0x02, 0x01, 0x00]),
+            hostname: Some(b"h".to_vec()),
+            psk_identity_hint: Some(b"hint".to_vec()),
+            psk_identity: Some(Vec::new()),
+            tick_lifetime_hint: u64::MAX,
+            ticket: Some(vec![0; 300]),
+            comp_id: Some(0xff),
+            srp_username: Some(b"u".to_vec()),
+            flags: 0x8000_0001,
+            tick_age_add: u32::MAX,
+            max_early_data: 0x8000,
+            alpn_selected: Some(Vec::new()),
+            ticket_appdata: Some(vec![0; 3]),
+            kex_group: 0x11ec,
+        },
     };
     let e = encode(&s);
     let (d, n) = decode(&e, NOW).unwrap();
@@ -255,16 +266,15 @@ fn encode_normalisations() {
     let base = api_session(0xc02f, 0x0303, &[1], &[2], &[], 10, 10);
     // NULs cut strings; verify_result truncated to 32 bits; comp 0 omitted.
     let s = DerSession {
-        hostname: Some(b"ab\0cd".to_vec()),
         verify_result: 0x1_0000_0000,
-        comp_id: Some(0),
+        extras: Extras { hostname: Some(b"ab\0cd".to_vec()), comp_id: Some(0), ..base.extras.clone() },
         ..base.clone()
     };
     let e = encode(&s);
     let (d, _) = decode(&e, NOW).unwrap();
-    assert_eq!(d.hostname.as_deref(), Some(&b"ab"[..]));
+    assert_eq!(d.extras.hostname.as_deref(), Some(&b"ab"[..]));
     assert_eq!(d.verify_result, 0);
-    assert_eq!(d.comp_id, None);
+    assert_eq!(d.extras.comp_id, None);
     assert_eq!(encode(&DerSession { cipher_id: 0, ..base }), Vec::<u8>::new());
 }
 
@@ -305,7 +315,8 @@ fn long_lengths() {
     let mut v = vec![0x30, 0x82, 0x00, 0x13];
     v.extend_from_slice(&unhex("020101020203030402c02f0402aabb0402ccdd"));
     assert_eq!(decode(&v, NOW).unwrap().1, v.len());
-    let big = DerSession { ticket: Some(vec![0x55; 70000]), ..enc_session("spec71") };
+    let spec = enc_session("spec71");
+    let big = DerSession { extras: Extras { ticket: Some(vec![0x55; 70000]), ..spec.extras.clone() }, ..spec };
     let e = encode(&big);
     assert_eq!(&e[..2], &[0x30, 0x83]);
     assert_eq!(decode(&e, NOW).unwrap().0, big);

@@ -2,7 +2,7 @@
 //! and the conversions to and from a session's fields.
 
 use crate::core::key::Bytes32;
-use crate::core::session::{Extras, Fields};
+use crate::core::session::{Extras, Fields, MAX_MASTER_KEY_LENGTH};
 
 /// Every field OpenSSL 3.0 encodes. Absent optional fields use the value that
 /// makes OpenSSL omit them.
@@ -21,42 +21,14 @@ pub struct DerSession {
     pub time: i64,
     /// 0 = omitted. Decode replaces absent/0 by 3.
     pub timeout: i64,
-    /// The complete DER (TLV) of the peer certificate inside `[3]`, opaque.
-    pub peer_cert: Option<Vec<u8>>,
     /// At most 32 bytes on decode; always written (empty when unset).
     pub sid_ctx: Vec<u8>,
     /// Encoded as a 32-bit signed value (truncated like C's `long` -> `int32_t`); 0 = omitted.
     pub verify_result: i64,
-    /// Strings: written up to the first NUL (OpenSSL stores C strings); on
-    /// decode cut at the first NUL. `Some(empty)` is written as an empty string.
-    pub hostname: Option<Vec<u8>>,
-    /// PSK identity hint (`[7]`), a string.
-    pub psk_identity_hint: Option<Vec<u8>>,
-    /// PSK identity (`[8]`), a string.
-    pub psk_identity: Option<Vec<u8>>,
-    /// 0 = omitted.
-    pub tick_lifetime_hint: u64,
-    /// The session ticket (`[10]`).
-    pub ticket: Option<Vec<u8>>,
-    /// Compression method; `None` and `Some(0)` are both omitted; decode
-    /// yields `None` for a present `00` byte (OpenSSL's `compress_meth` 0).
-    pub comp_id: Option<u8>,
-    /// SRP user name (`[12]`), a string.
-    pub srp_username: Option<Vec<u8>>,
-    /// 0 = omitted; decode keeps only the low 32 bits.
-    pub flags: u64,
-    /// TLS 1.3 ticket age add (`[14]`); 0 = omitted.
-    pub tick_age_add: u32,
-    /// TLS 1.3 max early data (`[15]`); 0 = omitted.
-    pub max_early_data: u32,
-    /// The selected ALPN protocol (`[16]`).
-    pub alpn_selected: Option<Vec<u8>>,
     /// 0 = omitted; decode keeps only the low 8 bits (OpenSSL stores a `uint8_t`).
     pub max_fragment_len_mode: u32,
-    /// Ticket application data (`[18]`).
-    pub ticket_appdata: Option<Vec<u8>>,
-    /// Always written, even when 0.
-    pub kex_group: u32,
+    /// The rarely used fields (`[3]`, `[6]`–`[16]`, `[18]`, `[19]`), as a session keeps them.
+    pub extras: Extras,
 }
 
 /// Why `decode` failed. The ASN.1 variants are OpenSSL's `ASN1_R_*` reason of
@@ -118,12 +90,6 @@ pub enum DerError {
 
 /// `SSL_SESSION_ASN1_VERSION`.
 pub const SESSION_ASN1_VERSION: u32 = 1;
-/// `SSL3_MAX_SSL_SESSION_ID_LENGTH`.
-pub const MAX_SESSION_ID_LENGTH: usize = 32;
-/// `TLS13_MAX_RESUMPTION_PSK_LENGTH` (3.0).
-pub const MAX_MASTER_KEY_LENGTH: usize = 512;
-/// `SSL_MAX_SID_CTX_LENGTH`.
-pub const MAX_SID_CTX_LENGTH: usize = 32;
 /// Timeout `d2i_SSL_SESSION` uses when the encoding has none (or 0).
 pub const DEFAULT_DECODED_TIMEOUT: i64 = 3;
 
@@ -138,7 +104,6 @@ pub(super) fn c_string(s: &[u8]) -> &[u8] {
 impl DerSession {
     /// The DER view of a session's fields (what `i2d_SSL_SESSION` encodes).
     pub fn from_fields(f: &Fields) -> DerSession {
-        let e = f.extras.as_deref().cloned().unwrap_or_default();
         DerSession {
             ssl_version: f.version,
             cipher_id: f.cipher_id,
@@ -146,23 +111,10 @@ impl DerSession {
             master_key: f.master_key().to_vec(),
             time: f.time,
             timeout: f.timeout,
-            peer_cert: e.peer_cert,
             sid_ctx: f.sid_ctx.as_slice().to_vec(),
             verify_result: f.verify_result,
-            hostname: e.hostname,
-            psk_identity_hint: e.psk_identity_hint,
-            psk_identity: e.psk_identity,
-            tick_lifetime_hint: e.tick_lifetime_hint,
-            ticket: e.ticket,
-            comp_id: e.comp_id,
-            srp_username: e.srp_username,
-            flags: e.flags,
-            tick_age_add: e.tick_age_add,
-            max_early_data: e.max_early_data,
-            alpn_selected: e.alpn_selected,
             max_fragment_len_mode: f.max_fragment_len_mode,
-            ticket_appdata: e.ticket_appdata,
-            kex_group: e.kex_group,
+            extras: f.extras.as_deref().cloned().unwrap_or_default(),
         }
     }
 
@@ -176,22 +128,6 @@ impl DerSession {
         if self.master_key.len() > MAX_MASTER_KEY_LENGTH {
             return false;
         }
-        let extras = Extras {
-            peer_cert: self.peer_cert,
-            hostname: self.hostname,
-            psk_identity_hint: self.psk_identity_hint,
-            psk_identity: self.psk_identity,
-            tick_lifetime_hint: self.tick_lifetime_hint,
-            ticket: self.ticket,
-            comp_id: self.comp_id,
-            srp_username: self.srp_username,
-            flags: self.flags,
-            tick_age_add: self.tick_age_add,
-            max_early_data: self.max_early_data,
-            alpn_selected: self.alpn_selected,
-            ticket_appdata: self.ticket_appdata,
-            kex_group: self.kex_group,
-        };
         f.version = self.ssl_version;
         f.cipher_id = self.cipher_id;
         f.id = id;
@@ -201,7 +137,7 @@ impl DerSession {
         f.timeout = self.timeout;
         f.verify_result = self.verify_result;
         f.max_fragment_len_mode = self.max_fragment_len_mode;
-        f.extras = (extras != Extras::default()).then(|| Box::new(extras));
+        f.extras = (self.extras != Extras::default()).then(|| Box::new(self.extras));
         true
     }
 }

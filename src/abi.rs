@@ -1,4 +1,6 @@
-//! OpenSSL's constants for the session-cache API, with OpenSSL's names and values.
+//! OpenSSL 3.0's numbers for the session-cache API, with OpenSSL's names and values: the one
+//! definition that the core, the C shell, the header (build.rs reads this file with cbindgen)
+//! and the preload share. Compiled in every build, with or without the `capi` feature.
 
 use std::os::raw::{c_int, c_long};
 
