@@ -8,12 +8,13 @@ CARGO   ?= cargo
 CC      ?= cc
 CFLAGS  ?= -O1 -g -Wall -Wextra -Werror -pthread
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-SOMINOR := $(word 2,$(subst ., ,$(VERSION)))
-SONAME  := libsesscache.so.0.$(SOMINOR)
 REL     := target/release
+# The soname has one source, build.rs, which links it into the library (0.x releases may break
+# the ABI at each minor version, later ones at each major); read back from the built library.
+SONAME   = $(shell readelf -d $(REL)/libsesscache.so 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
 CT      := target/ct
 
-.PHONY: all lib demo test lint header-drift check check-ci check-header clean fuzz-d2i
+.PHONY: all lib soname-link soname-known demo test lint header-drift check check-ci check-header clean fuzz-d2i
 
 all: lib
 
@@ -22,7 +23,14 @@ all: lib
 lib:
 	$(CARGO) build --release --locked -p sesscache
 	$(CARGO) build --release --locked -p sesscache-preload
+	@$(MAKE) -s --no-print-directory soname-link
+
+# The soname link, as the dynamic linker finds the library at run time (a sub-make, so that
+# $(SONAME) is read after the build).
+soname-link: soname-known
 	ln -sf libsesscache.so $(REL)/$(SONAME)
+soname-known:
+	@test -n "$(SONAME)" || { echo "no soname read from $(REL)/libsesscache.so (needs readelf, from binutils)"; exit 1; }
 
 $(CT):
 	mkdir -p $@
@@ -84,13 +92,12 @@ INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 REALNAME     := libsesscache.so.$(VERSION)
-# Same rule as build.rs: 0.x releases may break the ABI at each minor, later ones at each major. (This replaces the 0.x-only SONAME above.)
-SOMAJOR      := $(word 1,$(subst ., ,$(VERSION)))
-SONAME       := $(if $(filter 0,$(SOMAJOR)),libsesscache.so.0.$(SOMINOR),libsesscache.so.$(SOMAJOR))
 DESCRIPTION  := $(shell sed -n 's/^description = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 PRELOAD      := libsesscache_preload.so
-# The installed files, relative to DESTDIR (uninstall removes these).
-INSTALLED     = $(LIBDIR)/$(REALNAME) $(LIBDIR)/$(SONAME) $(LIBDIR)/libsesscache.so \
+# The installed files, relative to DESTDIR (uninstall removes these). Without a built library,
+# uninstall finds the soname where install put it: the target of the libsesscache.so link.
+INSTALLED_SONAME = $(or $(SONAME),$(shell readlink $(DESTDIR)$(LIBDIR)/libsesscache.so 2>/dev/null),$(REALNAME))
+INSTALLED     = $(LIBDIR)/$(REALNAME) $(LIBDIR)/$(INSTALLED_SONAME) $(LIBDIR)/libsesscache.so \
                 $(LIBDIR)/libsesscache.a $(INCLUDEDIR)/sesscache.h $(PKGCONFIGDIR)/sesscache.pc \
                 $(LIBDIR)/$(PRELOAD)
 
@@ -109,6 +116,7 @@ pc:
 install: pc
 	@test -f $(REL)/libsesscache.so -a -f $(REL)/libsesscache.a || { \
 	  echo "nothing to install: run \`make\` first"; exit 1; }
+	@$(MAKE) -s --no-print-directory soname-known
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 755 $(REL)/libsesscache.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
