@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/rng.rs"]
+mod rng;
+
+use rng::Rng;
 use sesscache::core::cache::Cache;
 use sesscache::core::entry::Cacheable;
 use sesscache::core::key::Bytes32;
@@ -27,17 +31,6 @@ fn session(n: u64) -> SessionRef {
     Arc::new(s)
 }
 
-/// xorshift64*: a cheap deterministic generator per thread.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// Runs `op` on `threads` threads for `secs`; returns operations per second.
 fn timed(threads: usize, secs: f64, op: impl Fn(usize, &mut Rng) + Sync) -> f64 {
     let stop = AtomicBool::new(false);
@@ -48,7 +41,7 @@ fn timed(threads: usize, secs: f64, op: impl Fn(usize, &mut Rng) + Sync) -> f64 
         for t in 0..threads {
             let (stop, total, barrier, op) = (&stop, &total, &barrier, &op);
             s.spawn(move || {
-                let mut rng = Rng(0x1234_5678 + t as u64 * 7919);
+                let mut rng = Rng::new(0x1234_5678 + t as u64 * 7919);
                 barrier.wait();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -85,7 +78,7 @@ fn main() {
 
     for threads in [1, 2] {
         let r = timed(threads, secs, |_, rng| {
-            let k = &keys[(rng.next() % n) as usize];
+            let k = &keys[(rng.next_u64() % n) as usize];
             assert!(cache.get(k).is_some());
         });
         println!("core lookup    {threads} thread : {r:>12.0} ops/s");
@@ -105,7 +98,7 @@ fn main() {
     let recent = AtomicU64::new(0);
     for threads in [1, 2] {
         let r = timed(threads, secs, |_, rng| {
-            let x = rng.next();
+            let x = rng.next_u64();
             if x % 10 == 0 {
                 let id = next.fetch_add(1, Ordering::Relaxed);
                 drop(cache.add(&session(id), capacity, None));

@@ -18,3 +18,8 @@ pub mod redis_store;
 
 #[cfg(feature = "capi")]
 pub mod ffi;
+
+/// The tests' generator (one file, shared with the integration tests, benches and fuzzers).
+#[cfg(test)]
+#[path = "../tests/support/rng.rs"]
+mod test_rng;

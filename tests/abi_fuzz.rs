@@ -12,7 +12,7 @@ mod abi_model;
 
 use std::time::{Duration, Instant};
 
-use core_model::Rng;
+use core_model::Seeded;
 
 #[test]
 fn exported_calls_match_the_model() {
@@ -32,7 +32,7 @@ fn exported_calls_match_the_model() {
         if std::env::var_os("SESSCACHE_ABI_FUZZ_VERBOSE").is_some() {
             eprintln!("seed {seed}");
         }
-        calls += abi_model::run(&mut Rng::new(seed, len));
+        calls += abi_model::run(&mut Seeded::new(seed, len));
     }
     let (callbacks, st) = abi_model::exercised();
     eprintln!(

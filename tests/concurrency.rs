@@ -3,6 +3,8 @@
 //! session must be freed. Once on the core (with `validate()`), once through the C ABI.
 
 mod common;
+#[path = "support/rng.rs"]
+mod rng;
 
 use std::os::raw::c_long;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,25 +21,11 @@ use sesscache::ffi::ssl_ctx::*;
 use sesscache::ffi::ssl_session::*;
 
 use common::Leaks;
+use rng::Rng;
 
 const THREADS: u64 = 4;
 const OPS: usize = if cfg!(miri) { 40 } else { 4000 };
 const T0: i64 = 1_700_000_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(Default)]
 struct Count(AtomicUsize);
@@ -61,7 +49,7 @@ fn core_four_threads() {
         for t in 0..THREADS {
             let (ctx, hooks, added) = (&ctx, &hooks, &added);
             sc.spawn(move || {
-                let mut r = Rng(t);
+                let mut r = Rng::new(t);
                 let mut mine: Vec<SessionRef> = Vec::new();
                 for _ in 0..OPS {
                     let id = [r.below(96) as u8; 32];
@@ -147,7 +135,7 @@ fn core_entries_are_conserved_under_races() {
         for t in 0..THREADS {
             let (cache, entered, left) = (&cache, &entered, &left);
             sc.spawn(move || {
-                let mut r = Rng(0xc0ffee ^ t);
+                let mut r = Rng::new(0xc0ffee ^ t);
                 let mut mine: Vec<SessionRef> = Vec::new();
                 for _ in 0..OPS * 4 {
                     let id = [r.below(24) as u8; 32];
@@ -282,7 +270,7 @@ fn ffi_four_threads_with_handshakes() {
             for t in 0..THREADS {
                 sc.spawn(move || {
                     let (sctx, cctx) = (sp as *mut SSL_CTX, cp as *mut SSL_CTX);
-                    let mut r = Rng(100 + t);
+                    let mut r = Rng::new(100 + t);
                     let mut offer: *mut SSL_SESSION = std::ptr::null_mut();
                     for _ in 0..ops {
                         let (server, client) = (SSL_new(sctx), SSL_new(cctx));

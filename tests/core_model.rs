@@ -5,7 +5,7 @@
 #[path = "support/core_model.rs"]
 mod core_model;
 
-use core_model::Rng;
+use core_model::Seeded;
 
 fn sequences() -> u64 {
     let default = if cfg!(miri) { 3 } else { 300 };
@@ -17,7 +17,7 @@ fn core_matches_the_model() {
     let len = if cfg!(miri) { 60 } else { 2000 };
     let mut ops = 0;
     for seed in 0..sequences() {
-        ops += core_model::run(&mut Rng::new(seed + 1, len), true);
+        ops += core_model::run(&mut Seeded::new(seed + 1, len), true);
     }
     eprintln!("core model: {ops} operations, no mismatch");
     assert!(ops > 0);

@@ -8,6 +8,9 @@
 //! operation count; otherwise also run at least that long) and `SESSCACHE_STRESS_THREADS`
 //! (default 4) size the run.
 
+#[path = "support/rng.rs"]
+mod rng;
+
 use std::cell::{Cell, RefCell};
 use std::os::raw::{c_int, c_long, c_uchar, c_uint};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +24,8 @@ use sesscache::ffi::method::*;
 use sesscache::ffi::ssl::*;
 use sesscache::ffi::ssl_ctx::*;
 use sesscache::ffi::ssl_session::*;
+
+use rng::Rng;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -37,18 +42,11 @@ thread_local! {
     /// References taken by `get_cb` on sessions it lent (`*copy` left at 1), released by the
     /// worker once the call that ran the callback has returned.
     static PINNED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-    static RNG: Cell<u64> = const { Cell::new(0x2545_f491_4f6c_dd1d) };
+    static RNG: RefCell<Rng> = const { RefCell::new(Rng::new(0x2545_f491_4f6c_dd1d)) };
 }
 
 fn rnd() -> u64 {
-    RNG.with(|r| {
-        let mut x = r.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        r.set(x);
-        x
-    })
+    RNG.with_borrow_mut(Rng::next_u64)
 }
 
 fn free_ptr(p: usize) {
@@ -142,7 +140,7 @@ unsafe impl<T> Send for Ptr<T> {}
 unsafe impl<T> Sync for Ptr<T> {}
 
 fn worker(sctx: &Ptr<SSL_CTX>, cctx: &Ptr<SSL_CTX>, seed: u64, ops: u64, until: Instant) -> u64 {
-    RNG.with(|r| r.set(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1));
+    RNG.set(Rng::new(seed));
     let (sctx, cctx) = (sctx.0, cctx.0);
     let mut own: Vec<*mut SSL_SESSION> = Vec::new();
     let mut done = 0u64;

@@ -413,6 +413,7 @@ mod tests {
 
     use super::*;
     use crate::core::stats::Stat;
+    use crate::test_rng::Rng;
 
     const T0: i64 = 1_700_000_000;
 
@@ -427,7 +428,7 @@ mod tests {
         serve: Cell<bool>,
         external: RefCell<Vec<SessionRef>>,
         fixed_id: RefCell<Option<Vec<u8>>>,
-        rand: Cell<u64>,
+        rand: RefCell<Rng>,
     }
 
     impl RemoveHook<SessionRef> for TestHooks {
@@ -462,11 +463,8 @@ mod tests {
         }
 
         fn random(&self, buf: &mut [u8]) {
-            for b in buf.iter_mut() {
-                let x = self.rand.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-                self.rand.set(x);
-                *b = (x.wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 56) as u8;
-            }
+            let mut rng = self.rand.borrow_mut();
+            buf.iter_mut().for_each(|b| *b = rng.byte());
         }
     }
 

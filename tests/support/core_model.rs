@@ -9,6 +9,9 @@
 //! repositions it; `set_time`/`set_timeout` reposition the listing the session last attached.
 #![allow(dead_code)]
 
+#[path = "rng.rs"]
+mod rng;
+
 use std::sync::Arc;
 
 use sesscache::core::cache::Cache;
@@ -17,40 +20,33 @@ use sesscache::core::key::{Bytes32, SessionKey};
 use sesscache::core::session::{Session, SessionRef, LIVE_SESSIONS};
 use sesscache::core::time::Expiry;
 
+use rng::Rng;
+
 /// Where the operations come from: a PRNG or fuzzer bytes. `None` ends the sequence.
 pub trait Source {
     /// The next byte, `None` when exhausted.
     fn byte(&mut self) -> Option<u8>;
 }
 
-/// A xorshift generator that yields `n` bytes.
-pub struct Rng {
-    pub state: u64,
-    pub left: usize,
+/// `n` bytes of a seeded SplitMix64 generator: a random operation sequence.
+pub struct Seeded {
+    rng: Rng,
+    left: usize,
 }
 
-impl Rng {
-    pub fn new(seed: u64, n: usize) -> Rng {
-        Rng { state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, left: n }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.state = x;
-        x
+impl Seeded {
+    pub fn new(seed: u64, n: usize) -> Seeded {
+        Seeded { rng: Rng::new(seed), left: n }
     }
 }
 
-impl Source for Rng {
+impl Source for Seeded {
     fn byte(&mut self) -> Option<u8> {
         if self.left == 0 {
             return None;
         }
         self.left -= 1;
-        Some((self.next_u64() >> 24) as u8)
+        Some(self.rng.byte())
     }
 }
 

@@ -8,31 +8,10 @@ use std::sync::{Arc, Weak};
 use super::*;
 use crate::core::key::Bytes32;
 use crate::core::session::{Session, SessionRef};
+use crate::test_rng::Rng;
 
 /// A fixed "now" for sessions whose time does not matter.
 const T0: i64 = 1_700_000_000;
-
-/// SplitMix64: small, deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pct(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
 
 fn session(version: i32, id: &[u8], time: i64, timeout: i64) -> SessionRef {
     let s = Session::new(time);
@@ -445,7 +424,7 @@ fn check(c: &Cache<SessionRef>, m: &Model, objs: &[Obj], step: &str) {
 }
 
 fn run_model(seed: u64, ops: usize) {
-    let mut r = Rng(seed);
+    let mut r = Rng::new(seed);
     let c = Cache::<SessionRef>::new();
     let mut m = Model::default();
     let mut objs: Vec<Obj> = Vec::new();
