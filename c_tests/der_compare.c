@@ -17,26 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "osslutil.h"
+
 #define FIXED_NOW 1234567L
 
 static SSL_CTX *g_ctx;
 static SSL *g_ssl;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "der_compare: %s\n", what);
-    exit(2);
-}
-
-static void print_hex(const unsigned char *p, size_t n)
-{
-    size_t i;
-
-    if (n == 0)
-        fputs("-", stdout);
-    for (i = 0; i < n; i++)
-        printf("%02x", p[i]);
-}
 
 /* i2d into a malloc'd buffer; returns the length (0: nothing) and checks the cursor rules. */
 static int encode(SSL_SESSION *s, unsigned char **out)
@@ -155,23 +141,6 @@ static int do_enc(void)
         SSL_SESSION_free(s);
     }
     return 0;
-}
-
-static long parse_hex(const char *s, unsigned char *out, size_t max)
-{
-    size_t n = 0;
-
-    if (strcmp(s, "-") == 0)
-        return 0;
-    while (s[0] != '\0' && s[1] != '\0') {
-        unsigned int v;
-
-        if (n >= max || sscanf(s, "%2x", &v) != 1)
-            return -1;
-        out[n++] = (unsigned char)v;
-        s += 2;
-    }
-    return s[0] == '\0' ? (long)n : -1;
 }
 
 static int do_dec(const char *file)

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "osslutil.h"
+
 #define FIXED_NOW 1234567L
 
 static SSL_CTX *g_ctx;
@@ -34,47 +36,7 @@ static SSL *g_ssl;
 /* ------------------------------------------------------------------ */
 /* hex helpers                                                         */
 
-static void print_hex(const unsigned char *p, size_t n)
-{
-    size_t i;
-
-    if (n == 0)
-        fputs("-", stdout);
-    for (i = 0; i < n; i++)
-        printf("%02x", p[i]);
-}
-
 /* Parses hex, ignoring spaces; returns length or -1. */
-static long parse_hex(const char *s, unsigned char *out, size_t max)
-{
-    size_t n = 0;
-    int hi = -1;
-
-    for (; *s != '\0'; s++) {
-        int v;
-
-        if (isspace((unsigned char)*s))
-            continue;
-        if (*s >= '0' && *s <= '9')
-            v = *s - '0';
-        else if (*s >= 'a' && *s <= 'f')
-            v = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F')
-            v = *s - 'A' + 10;
-        else
-            return -1;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            if (n >= max)
-                return -1;
-            out[n++] = (unsigned char)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    return hi < 0 ? (long)n : -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* encoding vectors                                                    */
 

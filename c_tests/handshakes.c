@@ -37,11 +37,11 @@
 #include <openssl/ssl.h>
 
 #ifdef REAL_TLS
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#else
+#define OSSLUTIL_TLS 1 /* die() prints OpenSSL's errors; the in-memory TLS helpers */
+#endif
+#include "osslutil.h"
+
+#ifndef REAL_TLS
 /* Driver entry points exported by libsesscache only. */
 int sesscache_handshake_start(SSL *s);
 int sesscache_server_lookup(SSL *s, const unsigned char *id, unsigned int id_len);
@@ -61,38 +61,11 @@ int do_handshake(SSL *client, SSL *server);
 static EVP_PKEY *g_key;
 static X509 *g_cert;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "fatal: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(2);
-}
-
 /* Throw-away self-signed P-256 certificate, generated in-process. */
 static void make_cert(void)
 {
-    X509_NAME *name;
-
-    if (g_cert != NULL)
-        return;
-    g_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    if (g_key == NULL)
-        die("EVP_PKEY_Q_keygen");
-    g_cert = X509_new();
-    if (g_cert == NULL
-        || !X509_set_version(g_cert, 2)
-        || !ASN1_INTEGER_set(X509_get_serialNumber(g_cert), 1)
-        || X509_gmtime_adj(X509_getm_notBefore(g_cert), -3600) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(g_cert), 86400) == NULL)
-        die("X509 setup");
-    name = X509_get_subject_name(g_cert);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                    (const unsigned char *)"sesscache-test",
-                                    -1, -1, 0)
-        || !X509_set_issuer_name(g_cert, name)
-        || !X509_set_pubkey(g_cert, g_key)
-        || X509_sign(g_cert, g_key, EVP_sha256()) <= 0)
-        die("X509 sign");
+    if (g_cert == NULL)
+        make_cert_for("sesscache-test", &g_key, &g_cert);
 }
 
 static SSL_CTX *new_server_ctx(void)
@@ -118,50 +91,8 @@ static SSL_CTX *new_client_ctx(void)
     return ctx;
 }
 
-static void attach_bios(SSL *s)
-{
-    BIO *r = BIO_new(BIO_s_mem());
-    BIO *w = BIO_new(BIO_s_mem());
-
-    if (r == NULL || w == NULL)
-        die("BIO_new");
-    BIO_set_mem_eof_return(r, -1);
-    BIO_set_mem_eof_return(w, -1);
-    SSL_set_bio(s, r, w);
-}
-
 /* Move everything |from| wrote into |to|'s read BIO; returns bytes moved. */
-static int pump(SSL *from, SSL *to)
-{
-    unsigned char buf[4096];
-    int n, moved = 0;
-
-    while ((n = BIO_read(SSL_get_wbio(from), buf, sizeof(buf))) > 0) {
-        if (BIO_write(SSL_get_rbio(to), buf, n) != n)
-            die("BIO_write");
-        moved += n;
-    }
-    return moved;
-}
-
 /* 1 = handshake complete, 0 = wants more data, -1 = failed */
-static int step(SSL *s)
-{
-    int r = SSL_do_handshake(s), e;
-
-    if (r == 1)
-        return 1;
-    e = SSL_get_error(s, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-        return 0;
-    if (getenv("HS_DEBUG") != NULL) {
-        fprintf(stderr, "[%s handshake failed]\n",
-                SSL_is_server(s) ? "server" : "client");
-        ERR_print_errors_fp(stderr);
-    }
-    return -1;
-}
-
 int do_handshake(SSL *client, SSL *server)
 {
     int cst = 0, sst = 0, i;
@@ -209,12 +140,6 @@ static void global_cleanup(void)
 
 #else /* driver build */
 
-static void die(const char *what)
-{
-    fprintf(stderr, "fatal: %s\n", what);
-    exit(2);
-}
-
 static SSL_CTX *new_server_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -254,16 +179,6 @@ static void global_cleanup(void)
 /* ------------------------------------------------------------------------ */
 /* Common part: everything below is identical for both builds.              */
 /* ------------------------------------------------------------------------ */
-
-static int failures;
-
-static void expect(int cond, const char *what)
-{
-    if (!cond) {
-        printf("EXPECTATION FAILED: %s\n", what);
-        failures++;
-    }
-}
 
 /* --- session naming: n-th distinct id in the scenario --- */
 

@@ -16,63 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+
+#define OSSLUTIL_TLS 1
+#include "../osslutil.h"
 
 static EVP_PKEY *g_key;
 static X509 *g_cert;
-static int failures;
-static long live_sessions;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fatal: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(2);
-}
-
-static void expect(int cond, const char *what)
-{
-    if (!cond) {
-        printf("EXPECTATION FAILED: %s\n", what);
-        failures++;
-    }
-}
 
 /* --- live-session count, through the ex_data new/free callbacks --- */
-static void sess_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-    (void)parent; (void)ptr; (void)ad; (void)idx; (void)argl; (void)argp;
-    __atomic_add_fetch(&live_sessions, 1, __ATOMIC_RELAXED);
-}
-
-static void sess_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-    (void)parent; (void)ptr; (void)ad; (void)idx; (void)argl; (void)argp;
-    __atomic_sub_fetch(&live_sessions, 1, __ATOMIC_RELAXED);
-}
-
-static void make_cert(void)
-{
-    X509_NAME *name;
-
-    g_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    g_cert = X509_new();
-    if (g_key == NULL || g_cert == NULL || !X509_set_version(g_cert, 2)
-        || !ASN1_INTEGER_set(X509_get_serialNumber(g_cert), 1)
-        || X509_gmtime_adj(X509_getm_notBefore(g_cert), -3600) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(g_cert), 86400) == NULL)
-        die("cert");
-    name = X509_get_subject_name(g_cert);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"preload", -1, -1, 0)
-        || !X509_set_issuer_name(g_cert, name) || !X509_set_pubkey(g_cert, g_key)
-        || X509_sign(g_cert, g_key, EVP_sha256()) <= 0)
-        die("sign");
-}
-
 /* --- session naming: the n-th distinct id seen in the scenario --- */
 static unsigned char tags[512][32];
 static unsigned int taglen[512];
@@ -189,37 +140,6 @@ static void store_clear(void)
 }
 
 /* --- in-memory connections --- */
-static void attach_bios(SSL *s)
-{
-    BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
-
-    if (r == NULL || w == NULL)
-        die("BIO_new");
-    BIO_set_mem_eof_return(r, -1);
-    BIO_set_mem_eof_return(w, -1);
-    SSL_set_bio(s, r, w);
-}
-
-static void pump(SSL *from, SSL *to)
-{
-    unsigned char buf[4096];
-    int n;
-
-    while ((n = BIO_read(SSL_get_wbio(from), buf, sizeof(buf))) > 0)
-        if (BIO_write(SSL_get_rbio(to), buf, n) != n)
-            die("BIO_write");
-}
-
-static int step(SSL *s)
-{
-    int r = SSL_do_handshake(s), e;
-
-    if (r == 1)
-        return 1;
-    e = SSL_get_error(s, r);
-    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
-}
-
 static SSL_CTX *sctx, *cctx;
 static int hsno;
 
@@ -339,12 +259,9 @@ static void run(const char *name, int tls13, long mode, unsigned long opts, int 
 int main(void)
 {
     const long S = SSL_SESS_CACHE_SERVER;
-    int idx;
 
-    idx = SSL_SESSION_get_ex_new_index(0, NULL, sess_new, NULL, sess_free);
-    if (idx < 0)
-        die("ex index");
-    make_cert();
+    count_live_sessions();
+    make_cert_for("preload", &g_key, &g_cert);
 
     run("tls1.2 external, NO_INTERNAL_STORE, copy=1", 0, S | SSL_SESS_CACHE_NO_INTERNAL_STORE, SSL_OP_NO_TICKET, CB_ALL, 1, 3);
     run("tls1.2 external, NO_INTERNAL, copy=0", 0, S | SSL_SESS_CACHE_NO_INTERNAL, SSL_OP_NO_TICKET, CB_ALL, 0, 3);

@@ -20,55 +20,25 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+
+#define OSSLUTIL_TLS 1
+#include "../osslutil.h"
 
 #define CLIENTS 4
 #define SERVERS 4
 
-static long live_sessions;
 static int total, per_client;
 static int lfd;
 static struct sockaddr_in addr;
 static SSL_CTX *sctx;
 static long reused_total, failed_total, served_total;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "fatal: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(2);
-}
-
-static void sess_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-    (void)parent; (void)ptr; (void)ad; (void)idx; (void)argl; (void)argp;
-    __atomic_add_fetch(&live_sessions, 1, __ATOMIC_RELAXED);
-}
-
-static void sess_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-    (void)parent; (void)ptr; (void)ad; (void)idx; (void)argl; (void)argp;
-    __atomic_sub_fetch(&live_sessions, 1, __ATOMIC_RELAXED);
-}
-
 static void make_server_ctx(void)
 {
-    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    X509 *cert = X509_new();
-    X509_NAME *name;
+    EVP_PKEY *key;
+    X509 *cert;
 
-    if (key == NULL || cert == NULL || !X509_set_version(cert, 2)
-        || !ASN1_INTEGER_set(X509_get_serialNumber(cert), 1)
-        || X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(cert), 86400) == NULL)
-        die("cert");
-    name = X509_get_subject_name(cert);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"load", -1, -1, 0)
-        || !X509_set_issuer_name(cert, name) || !X509_set_pubkey(cert, key) || X509_sign(cert, key, EVP_sha256()) <= 0)
-        die("sign");
+    make_cert_for("load", &key, &cert);
     sctx = SSL_CTX_new(TLS_server_method());
     if (sctx == NULL || SSL_CTX_use_certificate(sctx, cert) != 1 || SSL_CTX_use_PrivateKey(sctx, key) != 1
         || !SSL_CTX_set_session_id_context(sctx, (const unsigned char *)"load", 4))
@@ -157,8 +127,7 @@ int main(int argc, char **argv)
 
     total = argc > 1 ? atoi(argv[1]) : 2000;
     per_client = total / CLIENTS;
-    if (SSL_SESSION_get_ex_new_index(0, NULL, sess_new, NULL, sess_free) < 0)
-        die("ex index");
+    count_live_sessions();
     make_server_ctx();
     lfd = socket(AF_INET, SOCK_STREAM, 0);
     memset(&addr, 0, sizeof(addr));
