@@ -10,7 +10,7 @@
 # sanitizer runtimes (.ci/run installs them). Durations can be overridden with
 # CHECK_FUZZ_SECS and CHECK_STRESS_SECS.
 set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/common.sh"
 MODE=${1:-full}
 case "$MODE" in
   full) FUZZ_SECS=${CHECK_FUZZ_SECS:-300}; STRESS_SECS=${CHECK_STRESS_SECS:-120}; MODEL_SEQS=20000 ;;
@@ -18,11 +18,8 @@ case "$MODE" in
   *) echo "usage: $0 full|ci" >&2; exit 2 ;;
 esac
 STRESS_OPS=1000000
-REL=target/release
 OUT=target/check
 mkdir -p "$OUT/asan" "$OUT/plain"
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 pass=0

@@ -2,12 +2,9 @@
 # Runs every test of `make test` and ends with one summary line: "N passed, M failed".
 # Each check is a named step; a failing step prints its log and the run goes on.
 set -u
-cd "$(dirname "$0")/.."
-REL=target/release
+. "$(dirname "$0")/common.sh"
 CT=target/ct
 mkdir -p "$CT"
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 pass=0
 fail=0
 failed=()

@@ -6,12 +6,9 @@
 #    re-encodes them to the same bytes;
 #  - truncated, corrupted and padded encodings are accepted or rejected exactly alike.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/der
 mkdir -p "$CT"
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 $CC $CFLAGS -o "$CT/der_openssl" c_tests/der_compare.c -lssl -lcrypto
 $CC $CFLAGS -o "$CT/der_sesscache" c_tests/der_compare.c -L$REL -lsesscache
 ossl() { "$CT/der_openssl" "$@"; }

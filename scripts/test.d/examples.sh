@@ -2,12 +2,9 @@
 # Builds every examples/*.c against include/sesscache.h and target/release, runs it, and
 # requires exit status 0 (each example checks its own expectations) and some output.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 OUT=target/ct/examples
 mkdir -p "$OUT"
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 n=0
 for src in examples/*.c; do
   name=$(basename "$src" .c)

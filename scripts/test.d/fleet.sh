@@ -7,14 +7,12 @@
 # a corrupt value, a stalled and a dead Redis (misses within the bound, the handshake goes on),
 # and a bad URL (one stderr line, no Redis). redis-server missing is a failure, not a skip.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/fleet
-PRE=$PWD/$REL/libsesscache_preload.so
 mkdir -p "$CT"
 command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
 command -v redis-cli >/dev/null || { echo "redis-cli is not installed (apt-get install redis-tools)"; exit 1; }
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
 PIDS=()
 RPID=
@@ -25,8 +23,6 @@ cleanup() {
   rm -rf "$D"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 RPORT=$(free_port)
 URL="redis://127.0.0.1:$RPORT/0"
@@ -147,8 +143,6 @@ check '[[ "$i" == New,* ]] && [ "$(stat_of I corrupt)" = 1 ] && [ "$(stat_of I m
   "corrupt value: a full handshake, corrupt=1 misses=1"
 
 echo "== examples/redis_sharing.c against this Redis"
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 # shellcheck disable=SC2086
 $CC $CFLAGS -Iinclude -o "$D/redis_sharing" examples/redis_sharing.c -L$REL -lsesscache
 check 'SESSCACHE_REDIS="$URL" LD_LIBRARY_PATH=$REL "$D/redis_sharing" >"$D/example.txt"' "examples/redis_sharing.c passes"

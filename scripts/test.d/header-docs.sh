@@ -3,7 +3,7 @@
 # `///` docs in src/ffi) immediately above it, which states thread safety ("Thread") and what
 # NULL or failure returns ("NULL", or "Never fails").
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 awk '
   /^\/\*\*/            { doc = ""; indoc = 1 }
   indoc                { doc = doc $0 "\n"; if ($0 ~ /\*\//) { indoc = 0; last = NR } ; next }

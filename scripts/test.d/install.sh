@@ -3,14 +3,11 @@
 # against the installed copy only (shared, and static with `pkg-config --static`), then
 # `make uninstall` must leave no file of ours behind.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 OUT=target/ct/install
 rm -rf "$OUT"
 mkdir -p "$OUT"
 DESTDIR=$(cd "$OUT" && pwd)/root
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 PREFIX=/usr/local # the default; the files land in $DESTDIR$PREFIX
 LIB=$DESTDIR$PREFIX/lib
 unset LD_LIBRARY_PATH LD_PRELOAD

@@ -3,13 +3,10 @@
 # server over 127.0.0.1, with and without the preload: no failure, no SSL_SESSION left alive
 # after SSL_CTX_free (counted through ex_data), the same reuse and counters either way.
 set -eu
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/preload
-PRE=$PWD/$REL/libsesscache_preload.so
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 mkdir -p "$CT"
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 # shellcheck disable=SC2086
 $CC $CFLAGS -o "$CT/load" c_tests/preload/load.c -lssl -lcrypto
 timeout 100 "$CT/load" 2000 >"$CT/load.libssl.txt"

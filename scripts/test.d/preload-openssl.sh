@@ -4,14 +4,13 @@
 # resumption are "Reused"; the server's own statistics (read through SSL_CTX_ctrl) equal those
 # of the same run without the preload, and the SESSCACHE_STATS file shows the same hits.
 set -eu
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/preload
-PRE=$PWD/$REL/libsesscache_preload.so
 mkdir -p "$CT"
 D=$(mktemp -d "$CT/openssl.XXXXXX")
 cleanup() { exec 3>&- 2>/dev/null || true; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 \
   -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null

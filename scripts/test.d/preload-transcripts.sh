@@ -4,13 +4,10 @@
 # handshake scenarios (c_tests/handshakes_real.c) and a server with its own get/new/remove
 # callbacks over TLS 1.2 and 1.3 (c_tests/preload/ext_server.c). Compared byte for byte.
 set -eu
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/preload
-PRE=$PWD/$REL/libsesscache_preload.so
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 mkdir -p "$CT"
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 fail=0
 for src in c_tests/transcript.c c_tests/handshakes_real.c c_tests/preload/ext_server.c c_tests/preload/reentrant_cb.c; do
   name=$(basename "$src" .c)

@@ -4,18 +4,15 @@
 # an outage (stalled, killed, restarted Redis) and corrupt values (c_tests/redis_fleet.c).
 # redis-server missing is a failure, not a skip: .ci/run installs it.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/redis
 mkdir -p "$CT"
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
 command -v redis-cli >/dev/null || { echo "redis-cli is not installed"; exit 1; }
 $CC $CFLAGS -Iinclude -o "$CT/redis_fleet" c_tests/redis_fleet.c -L$REL -lsesscache
 run() { LD_LIBRARY_PATH=$REL "$CT/redis_fleet" "$@"; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="redis://127.0.0.1:$port/0"
 cli="redis-cli -h 127.0.0.1 -p $port"
 dir="$PWD/$CT"

@@ -5,8 +5,8 @@
 #     (rustc exports exactly the #[no_mangle] functions of a cdylib);
 #   - include/sesscache.h declares exactly those functions;
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-SO=target/release/libsesscache.so
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+SO=$REL/libsesscache.so
 OUT=target/ct/symbols
 mkdir -p "$OUT"
 

@@ -3,11 +3,9 @@
 # SESSCACHE_VERSION_NUMBER, sesscache_version() of the built library, its soname, the
 # Makefile's install names and sesscache.pc's Version.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 OUT=target/ct/version
 mkdir -p "$OUT"
-CC=${CC:-cc}
 rc=0
 check() { # WHAT GOT WANT
   if [ "$2" = "$3" ]; then echo "ok   $1 = $2"; else echo "FAIL $1 = '$2', want '$3'"; rc=1; fi
