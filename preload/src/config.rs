@@ -8,7 +8,7 @@ use once_cell::sync::Lazy;
 use sesscache::core::mode::CacheMode;
 use sesscache::redis_store::{RedisStore, DEFAULT_TIMEOUT};
 
-use crate::handle::stderr_line;
+use crate::sys::stderr_line;
 
 /// The preload's settings.
 #[derive(Debug, Default, PartialEq, Eq)]

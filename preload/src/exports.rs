@@ -15,11 +15,11 @@ use std::sync::Arc;
 use sesscache::core::key::Bytes32;
 
 use crate::config::config;
-use crate::handle::{
-    self, real, store_int, Ctx, GetCb, LibSession, NewCb, Real, RemoveCb, Ssl, OSSL_LIB_CTX, SSL, SSL_CTX, SSL_METHOD,
-    SSL_SESSION,
-};
 use crate::state::PCtx;
+use crate::sys::libssl::{real, GetCb, NewCb, Real, RemoveCb, OSSL_LIB_CTX, SSL, SSL_CTX, SSL_METHOD, SSL_SESSION};
+use crate::sys::objects::{self, Ctx, Ssl};
+use crate::sys::session::LibSession;
+use crate::sys::{self as handle, store_int};
 use crate::{fleet, guard, log, owners, report};
 
 /// The state of `ctx`, if it has one.
@@ -45,7 +45,7 @@ fn take_over(real: &'static Real, ctx: Ctx) {
     let _ = config();
     // Opens the Redis store (without connecting) before any handshake needs it.
     let _ = fleet::enabled();
-    handle::marker_ctx(real);
+    objects::marker_ctx(real);
     let st = PCtx::attach(real, ctx, report::next_id());
     if ctx.attach_state(real, st.clone()) {
         st.activate();

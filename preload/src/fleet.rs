@@ -19,7 +19,9 @@ use sesscache::core::time;
 use sesscache::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore};
 
 use crate::config::config;
-use crate::handle::{LibSession, Real, Ssl};
+use crate::sys::libssl::Real;
+use crate::sys::objects::Ssl;
+use crate::sys::session::LibSession;
 
 static STORE: Lazy<Option<RedisStore>> = Lazy::new(|| {
     let cfg = config();

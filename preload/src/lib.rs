@@ -7,7 +7,7 @@
 //!   `SSL_has_matching_session_id`, the timeout, `SSL_SESSION_set_time`/`set_timeout`) and the three callbacks we install on every
 //!   real context. Everything else is libssl's, untouched.
 //! - `state`: one context's state and the cache operations, on the core's `SessionCtx`.
-//! - `handle`: every raw pointer: the real functions (`dlsym(RTLD_NEXT, …)`), libssl's objects,
+//! - `sys`: every raw pointer: the real functions (`dlsym(RTLD_NEXT, …)`), libssl's objects,
 //!   and `LibSession`, the core's `Handle` over a libssl `SSL_SESSION`.
 //! - `owners`: which cache lists each session, for `SSL_SESSION_set_time`/`set_timeout`.
 //! - `fleet`: `SESSCACHE_REDIS`, sessions shared between servers through Redis.
@@ -19,11 +19,11 @@
 mod config;
 mod exports;
 mod fleet;
-mod handle;
 mod log;
 mod owners;
 mod report;
 mod state;
+mod sys;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

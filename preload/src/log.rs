@@ -5,8 +5,9 @@ use std::fmt::Write;
 use sesscache::core::entry::Cacheable as Handle;
 
 use crate::config::config;
-use crate::handle::{pid, stderr_line, LibSession};
 use crate::state::PCtx;
+use crate::sys::session::LibSession;
+use crate::sys::{pid, stderr_line};
 
 /// Logs `what` happening on `st`'s cache (to `s`, if any), when logging is on.
 ///

@@ -13,7 +13,7 @@ use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 use sesscache::core::entry::Listing;
 
-use crate::handle::LibSession;
+use crate::sys::session::LibSession;
 
 const SHARDS: usize = 64;
 

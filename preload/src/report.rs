@@ -12,8 +12,8 @@ use parking_lot::Mutex;
 use sesscache::core::time;
 
 use crate::config::config;
-use crate::handle::{at_exit, pid, stderr_line};
 use crate::state::{cmd, PCtx};
+use crate::sys::{at_exit, pid, stderr_line};
 
 struct Entry {
     id: u64,

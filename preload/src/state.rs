@@ -19,7 +19,9 @@ use sesscache::core::store_rule::{stores_internally, StoreFacts};
 use sesscache::core::time;
 
 use crate::config::config;
-use crate::handle::{call_get, call_new, call_remove, Ctx, GetCb, LibSession, NewCb, Real, RemoveCb, Ssl};
+use crate::sys::libssl::{GetCb, NewCb, Real, RemoveCb};
+use crate::sys::objects::{call_get, call_new, call_remove, Ctx, Ssl};
+use crate::sys::session::LibSession;
 use crate::{fleet, log, report};
 
 /// `SSL_CTRL_SESS_NUMBER` … `SSL_CTRL_SESS_CACHE_FULL`, and the size and mode commands.

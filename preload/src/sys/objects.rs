@@ -1,0 +1,351 @@
+//! libssl's objects as the preload holds them: [`Ctx`] and [`Ssl`], the ex_data slots that
+//! hang the preload's state on them, the private marker context, and the calls of the host's
+//! callbacks.
+
+use std::ffi::{c_int, c_long, c_void};
+use std::ptr::{self, NonNull};
+use std::sync::Arc;
+
+use once_cell::sync::OnceCell;
+use sesscache::core::key::Bytes32;
+
+use super::libssl::{
+    real, ExDup, GetCb, NewCb, Real, RemoveCb, CRYPTO_EX_DATA, EX_INDEX_SSL, EX_INDEX_SSL_CTX, SSL, SSL_CTX,
+};
+use super::session::LibSession;
+use crate::state::PCtx;
+
+/// Our ex_data slots on `SSL_CTX` (the context's state) and `SSL` (its session context).
+struct Slots {
+    ctx: c_int,
+    ssl: c_int,
+}
+
+static SLOTS: OnceCell<Option<Slots>> = OnceCell::new();
+
+fn slots(real: &Real) -> Option<&'static Slots> {
+    SLOTS
+        .get_or_init(|| {
+            // SAFETY: the documented CRYPTO_get_ex_new_index call; ctx_state_free matches
+            // CRYPTO_EX_free.
+            let ctx = unsafe {
+                (real.get_ex_new_index)(
+                    EX_INDEX_SSL_CTX,
+                    0,
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    Some(ctx_state_free),
+                )
+            };
+            // SAFETY: as above, without callbacks.
+            let ssl = unsafe {
+                (real.get_ex_new_index)(EX_INDEX_SSL, 0, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), None)
+            };
+            (ctx >= 0 && ssl >= 0).then_some(Slots { ctx, ssl })
+        })
+        .as_ref()
+}
+
+/// The `SSL` ex_data slot that holds a connection's own session-id context (a
+/// `Box<Bytes32>`), set by `SSL_set_session_id_context`. Allocated on first use, which only
+/// fleet mode makes: without `SESSCACHE_REDIS` the preload takes one `SSL` index, as before.
+static SID_CTX_SLOT: OnceCell<Option<c_int>> = OnceCell::new();
+
+fn sid_ctx_slot(real: &Real) -> Option<c_int> {
+    *SID_CTX_SLOT.get_or_init(|| {
+        // SAFETY: the documented CRYPTO_get_ex_new_index call; the callbacks match CRYPTO_EX_dup
+        // and CRYPTO_EX_free.
+        let i = unsafe {
+            (real.get_ex_new_index)(
+                EX_INDEX_SSL,
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                sid_ctx_dup as ExDup as *mut c_void,
+                Some(sid_ctx_free),
+            )
+        };
+        (i >= 0).then_some(i)
+    })
+}
+
+/// Frees a connection's `Box<Bytes32>` when libssl frees the `SSL`.
+unsafe extern "C" fn sid_ctx_free(
+    _parent: *mut c_void,
+    ptr: *mut c_void,
+    _ad: *mut CRYPTO_EX_DATA,
+    _idx: c_int,
+    _argl: c_long,
+    _argp: *mut c_void,
+) {
+    if !ptr.is_null() {
+        // SAFETY: the slot holds a Box<Bytes32> made by Ssl::set_own_sid_ctx, freed only here.
+        drop(unsafe { Box::from_raw(ptr.cast::<Bytes32>()) });
+    }
+}
+
+/// `SSL_dup` copies ex_data pointers: give the copy its own box (and free the one its own
+/// `SSL_set_session_id_context` already put there), so each is freed once.
+unsafe extern "C" fn sid_ctx_dup(
+    to: *mut CRYPTO_EX_DATA,
+    _from: *const CRYPTO_EX_DATA,
+    from_d: *mut *mut c_void,
+    idx: c_int,
+    _argl: c_long,
+    _argp: *mut c_void,
+) -> c_int {
+    let Some(real) = real() else { return 0 };
+    // SAFETY: libssl passes the copy's ex_data and the slot's value of the original.
+    unsafe {
+        let old = (real.crypto_get_ex_data)(to, idx);
+        if !old.is_null() {
+            drop(Box::from_raw(old.cast::<Bytes32>()));
+        }
+        if !from_d.is_null() && !(*from_d).is_null() {
+            let copy = *(*from_d).cast::<Bytes32>();
+            *from_d = Box::into_raw(Box::new(copy)).cast();
+        }
+    }
+    1
+}
+
+/// Runs when libssl frees an `SSL_CTX`'s ex_data, after `SSL_CTX_free` flushed the cache
+/// (through our `SSL_CTX_flush_sessions`): drops the context's state.
+unsafe extern "C" fn ctx_state_free(
+    _parent: *mut c_void,
+    ptr: *mut c_void,
+    _ad: *mut CRYPTO_EX_DATA,
+    _idx: c_int,
+    _argl: c_long,
+    _argp: *mut c_void,
+) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: ptr is the Arc<PCtx> that Ctx::attach_state stored in this slot, and libssl
+    // calls this exactly once, when the SSL_CTX dies.
+    let state = unsafe { Arc::from_raw(ptr.cast_const().cast::<PCtx>()) };
+    crate::guard((), || state.freed());
+}
+
+/// An `SSL_CTX` the host owns. Valid while the host holds it, which covers every call into
+/// us with it, and the lifetime of the state hung on it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Ctx(NonNull<SSL_CTX>);
+
+// SAFETY: an SSL_CTX is shared between threads by design; we only call libssl's thread-safe
+// functions on it.
+unsafe impl Send for Ctx {}
+// SAFETY: as above.
+unsafe impl Sync for Ctx {}
+
+impl Ctx {
+    /// # Safety
+    /// `p` is NULL or a live `SSL_CTX` for as long as the returned value is used.
+    pub unsafe fn from_raw(p: *mut SSL_CTX) -> Option<Ctx> {
+        NonNull::new(p).map(Ctx)
+    }
+
+    /// The raw pointer, for the host's callbacks and for returning to C.
+    pub fn as_ptr(self) -> *mut SSL_CTX {
+        self.0.as_ptr()
+    }
+
+    /// Our state on this context, with a reference for the caller.
+    pub fn state(self, real: &Real) -> Option<Arc<PCtx>> {
+        let slots = slots(real)?;
+        // SAFETY: a live SSL_CTX and an index we allocated.
+        let p = unsafe { (real.ctx_get_ex_data)(self.as_ptr(), slots.ctx) };
+        if p.is_null() {
+            return None;
+        }
+        let p = p.cast_const().cast::<PCtx>();
+        // SAFETY: the slot holds one strong count of an Arc<PCtx> until ctx_state_free, which
+        // runs only when the context dies; the caller holds the context, so it is alive.
+        unsafe {
+            Arc::increment_strong_count(p);
+            Some(Arc::from_raw(p))
+        }
+    }
+
+    /// Hangs `state` on the context; false when the slot could not be set.
+    pub fn attach_state(self, real: &Real, state: Arc<PCtx>) -> bool {
+        let Some(slots) = slots(real) else { return false };
+        let p = Arc::into_raw(state);
+        // SAFETY: a live SSL_CTX and our index; ownership of one count moves into the slot.
+        if unsafe { (real.ctx_set_ex_data)(self.as_ptr(), slots.ctx, p.cast_mut().cast()) } == 1 {
+            return true;
+        }
+        // SAFETY: the slot did not take the count we made above.
+        drop(unsafe { Arc::from_raw(p) });
+        false
+    }
+
+    /// The real `SSL_CTX_ctrl`.
+    pub fn ctrl(self, real: &Real, cmd: c_int, larg: c_long) -> c_long {
+        // SAFETY: a live SSL_CTX; the session commands take no pointer argument.
+        unsafe { (real.ctx_ctrl)(self.as_ptr(), cmd, larg, ptr::null_mut()) }
+    }
+
+    /// The real `SSL_CTX_set_timeout`.
+    pub fn set_timeout(self, real: &Real, t: c_long) -> c_long {
+        // SAFETY: a live SSL_CTX.
+        unsafe { (real.ctx_set_timeout)(self.as_ptr(), t) }
+    }
+
+    /// The real `SSL_CTX_get_timeout`.
+    pub fn timeout(self, real: &Real) -> c_long {
+        // SAFETY: a live SSL_CTX.
+        unsafe { (real.ctx_get_timeout)(self.as_ptr()) }
+    }
+
+    /// Installs our callbacks on the real context: its internal cache stays empty, and every
+    /// lookup, store and removal reaches us.
+    pub fn install_trampolines(self, real: &Real, get: GetCb, new: NewCb, remove: RemoveCb) {
+        // SAFETY: a live SSL_CTX; the functions have the prototypes libssl expects.
+        unsafe {
+            (real.ctx_set_get_cb)(self.as_ptr(), Some(get));
+            (real.ctx_set_new_cb)(self.as_ptr(), Some(new));
+            (real.ctx_set_remove_cb)(self.as_ptr(), Some(remove));
+        }
+    }
+}
+
+/// An `SSL` the host owns, valid for the duration of the call that handed it over.
+#[derive(Clone, Copy)]
+pub struct Ssl(NonNull<SSL>);
+
+impl Ssl {
+    /// # Safety
+    /// `p` is NULL or a live `SSL` for as long as the returned value is used.
+    pub unsafe fn from_raw(p: *mut SSL) -> Option<Ssl> {
+        NonNull::new(p).map(Ssl)
+    }
+
+    /// The raw pointer.
+    pub fn as_ptr(self) -> *mut SSL {
+        self.0.as_ptr()
+    }
+
+    /// `SSL_version`: the negotiated version, part of the cache key.
+    pub fn version(self, real: &Real) -> i32 {
+        // SAFETY: a live SSL.
+        unsafe { (real.ssl_version)(self.as_ptr()) }
+    }
+
+    /// `SSL_is_server`.
+    pub fn is_server(self, real: &Real) -> bool {
+        // SAFETY: a live SSL.
+        unsafe { (real.ssl_is_server)(self.as_ptr()) != 0 }
+    }
+
+    /// `SSL_get_options`.
+    pub fn options(self, real: &Real) -> u64 {
+        // SAFETY: a live SSL.
+        unsafe { (real.ssl_get_options)(self.as_ptr()) }
+    }
+
+    /// `SSL_get_max_early_data`.
+    pub fn max_early_data(self, real: &Real) -> u32 {
+        // SAFETY: a live SSL.
+        unsafe { (real.ssl_get_max_early_data)(self.as_ptr()) }
+    }
+
+    /// The context whose cache this connection uses (libssl's `session_ctx`): the one it was
+    /// created with, recorded by our `SSL_new`; `SSL_get_SSL_CTX` for connections we did not
+    /// see created. An SNI callback's `SSL_set_SSL_CTX` does not change it, as in libssl.
+    pub fn session_ctx(self, real: &Real) -> Option<Ctx> {
+        if let Some(slots) = slots(real) {
+            // SAFETY: a live SSL and our index.
+            let p = unsafe { (real.ssl_get_ex_data)(self.as_ptr(), slots.ssl) };
+            if !p.is_null() {
+                // SAFETY: an SSL holds a reference on the context it was created with.
+                return unsafe { Ctx::from_raw(p.cast()) };
+            }
+        }
+        // SAFETY: a live SSL; it holds a reference on its context.
+        unsafe { Ctx::from_raw((real.ssl_get_ssl_ctx)(self.as_ptr())) }
+    }
+
+    /// `SSL_get_SSL_CTX`: the connection's current context (changed by `SSL_set_SSL_CTX`).
+    pub fn current_ctx(self, real: &Real) -> Option<Ctx> {
+        // SAFETY: a live SSL; it holds a reference on its context.
+        unsafe { Ctx::from_raw((real.ssl_get_ssl_ctx)(self.as_ptr())) }
+    }
+
+    /// The session-id context set on this connection with `SSL_set_session_id_context`
+    /// (recorded in fleet mode only), `None` when it has its context's.
+    pub fn own_sid_ctx(self, real: &Real) -> Option<Bytes32> {
+        let slot = (*SID_CTX_SLOT.get()?)?;
+        // SAFETY: a live SSL and our index.
+        let p = unsafe { (real.ssl_get_ex_data)(self.as_ptr(), slot) };
+        // SAFETY: the slot is NULL or holds a Box<Bytes32> that lives as long as the SSL.
+        (!p.is_null()).then(|| unsafe { *p.cast::<Bytes32>() })
+    }
+
+    /// Records `sid_ctx` as this connection's own session-id context.
+    pub fn set_own_sid_ctx(self, real: &Real, sid_ctx: Bytes32) {
+        let Some(slot) = sid_ctx_slot(real) else { return };
+        // SAFETY: a live SSL and our index.
+        let old = unsafe { (real.ssl_get_ex_data)(self.as_ptr(), slot) };
+        let new = Box::into_raw(Box::new(sid_ctx));
+        // SAFETY: as above; on success the slot owns `new` and `old` is ours to free.
+        if unsafe { (real.ssl_set_ex_data)(self.as_ptr(), slot, new.cast()) } == 1 {
+            if !old.is_null() {
+                // SAFETY: the Box<Bytes32> the slot held; nothing else refers to it.
+                drop(unsafe { Box::from_raw(old.cast::<Bytes32>()) });
+            }
+        } else {
+            // SAFETY: the slot did not take it.
+            drop(unsafe { Box::from_raw(new) });
+        }
+    }
+
+    /// Records `ctx` as this connection's session context.
+    pub fn set_session_ctx(self, real: &Real, ctx: Ctx) {
+        if let Some(slots) = slots(real) {
+            // SAFETY: a live SSL and our index; the value is a borrowed pointer.
+            unsafe { (real.ssl_set_ex_data)(self.as_ptr(), slots.ssl, ctx.as_ptr().cast()) };
+        }
+    }
+}
+
+static MARKER: OnceCell<Option<Ctx>> = OnceCell::new();
+
+/// The private context `mark_not_resumable` uses, made with the real `SSL_CTX_new_ex` so it
+/// carries no state of ours. It lives as long as the process.
+pub fn marker_ctx(real: &Real) -> Option<Ctx> {
+    *MARKER.get_or_init(|| {
+        // SAFETY: the real constructor with the default library context and TLS_method.
+        unsafe { Ctx::from_raw((real.ctx_new_ex)(ptr::null_mut(), ptr::null(), (real.tls_method)())) }
+    })
+}
+
+/// Calls the host's new-session callback, handing over the reference libssl took for it.
+pub fn call_new(cb: NewCb, ssl: Ssl, s: &LibSession) -> c_int {
+    // SAFETY: the host installed cb for exactly this call, with a live SSL and session.
+    unsafe { cb(ssl.as_ptr(), s.as_ptr()) }
+}
+
+/// Calls the host's remove callback with a session it borrows for the call.
+pub fn call_remove(cb: RemoveCb, ctx: Ctx, s: &LibSession) {
+    // SAFETY: as above.
+    unsafe { cb(ctx.as_ptr(), s.as_ptr()) }
+}
+
+/// Calls the host's get callback with OpenSSL's reference rule applied: `*copy` starts at 1;
+/// 1 back means the session is lent (we take a reference), 0 that one was handed over.
+pub fn call_get(real: &'static Real, cb: GetCb, ssl: Ssl, id: &[u8]) -> Option<LibSession> {
+    let mut copy: c_int = 1;
+    let len = c_int::try_from(id.len()).ok()?;
+    // SAFETY: as above; id is readable for len bytes and copy is a valid int.
+    let p = unsafe { cb(ssl.as_ptr(), id.as_ptr(), len, &mut copy) };
+    if copy != 0 {
+        // SAFETY: the session the callback returned is live; we take our own reference.
+        unsafe { LibSession::up_ref(real, p) }
+    } else {
+        // SAFETY: the callback transferred one reference to us.
+        unsafe { LibSession::adopt(real, p) }
+    }
+}
