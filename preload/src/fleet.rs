@@ -19,8 +19,7 @@ use sesscache::core::time;
 use sesscache::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore};
 
 use crate::config::config;
-use crate::sys::libssl::Real;
-use crate::sys::objects::Ssl;
+use crate::sys::loader::LibSsl;
 use crate::sys::session::LibSession;
 
 static STORE: Lazy<Option<RedisStore>> = Lazy::new(|| {
@@ -39,22 +38,13 @@ pub fn enabled() -> bool {
     store().is_some()
 }
 
-/// The session-id context a server lookup on `ssl` compares with (libssl's `s->sid_ctx`): the
-/// connection's own (`SSL_set_session_id_context`), else its current context's.
-fn conn_sid_ctx(real: &Real, ssl: Ssl) -> Bytes32 {
-    ssl.own_sid_ctx(real)
-        .or_else(|| ssl.current_ctx(real)?.state(real).map(|st| st.sid_ctx()))
-        .unwrap_or(Bytes32::EMPTY)
-}
-
-/// The server lookup's last tier: the session stored under `ssl`'s sid_ctx and `id`, decoded
-/// by libssl. A value that libssl rejects, that has bytes left over, or that is another
-/// session (id or sid_ctx) is a miss, counted as corrupt.
-pub fn lookup(real: &'static Real, ssl: Ssl, id: &[u8]) -> Option<LibSession> {
+/// The server lookup's last tier: the session stored under `sid_ctx` (the one the connection
+/// compares with) and `id`, decoded by `lib`. A value that libssl rejects, that has bytes left
+/// over, or that is another session (id or sid_ctx) is a miss, counted as corrupt.
+pub fn lookup(lib: &'static LibSsl, sid_ctx: Bytes32, id: &[u8]) -> Option<LibSession> {
     let store = store()?;
-    let sid_ctx = conn_sid_ctx(real, ssl);
     let bytes = store.get(&session_key(sid_ctx.as_slice(), id))?;
-    match LibSession::from_der(real, &bytes) {
+    match LibSession::from_der(lib, &bytes) {
         Some((s, used)) if used == bytes.len() && s.id().as_slice() == id && s.sid_ctx() == sid_ctx => {
             store.count(RedisStat::Hits);
             Some(s)

@@ -2,12 +2,14 @@
 //! host's callbacks and the settings it sees, and the operations the exports delegate to.
 //!
 //! The real context runs with `NO_INTERNAL` added to its mode and our three trampolines as its
-//! callbacks, so libssl's own cache stays empty and every cache decision lands here.
+//! callbacks, so libssl's own cache stays empty and every cache decision lands here. A caller
+//! that bypasses the preload (loaded with `RTLD_DEEPBIND`) can change both on the real context;
+//! [`PCtx::notice_bypass`] finds that out and takes the change as the program's own.
 
 use std::cell::Cell;
 use std::ffi::c_long;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 use sesscache::core::context::{RemoveHook, SessionCtx};
@@ -19,10 +21,12 @@ use sesscache::core::store_rule::{stores_internally, StoreFacts};
 use sesscache::core::time;
 
 use crate::config::config;
-use crate::sys::libssl::{GetCb, NewCb, Real, RemoveCb};
-use crate::sys::objects::{call_get, call_new, call_remove, Ctx, Ssl};
+use crate::sys::libssl::{GetCb, NewCb, RemoveCb};
+use crate::sys::loader::LibSsl;
+use crate::sys::objects::{call_get, call_new, call_remove, Ctx, RealCallbacks, Ssl, Trampolines};
 use crate::sys::session::LibSession;
-use crate::{fleet, log, report};
+use crate::sys::stderr_line;
+use crate::{fleet, log};
 
 /// `SSL_CTRL_SESS_NUMBER` … `SSL_CTRL_SESS_CACHE_FULL`, and the size and mode commands.
 pub mod cmd {
@@ -42,6 +46,11 @@ pub mod cmd {
     pub use sesscache::abi::SSL_CTRL_SESS_TIMEOUTS as TIMEOUTS;
     pub use sesscache::abi::SSL_CTRL_SET_SESS_CACHE_MODE as SET_MODE;
     pub use sesscache::abi::SSL_CTRL_SET_SESS_CACHE_SIZE as SET_SIZE;
+
+    /// Whether `cmd` is one of the session commands above (those the preload answers).
+    pub fn is_session(cmd: std::ffi::c_int) -> bool {
+        (NUMBER..=CACHE_FULL).contains(&cmd) || (SET_SIZE..=GET_MODE).contains(&cmd)
+    }
 }
 
 /// The host's own session callbacks, as it installed them.
@@ -61,7 +70,7 @@ pub struct PCtx {
     pub ctx: Ctx,
     /// The order in which contexts were created, from 1: names the context in logs and stats.
     pub id: u64,
-    real: &'static Real,
+    lib: &'static LibSsl,
     sc: SessionCtx<LibSession>,
     cbs: RwLock<HostCbs>,
     /// The mode, size and timeout the host set and reads back; the effective values (after
@@ -71,6 +80,10 @@ pub struct PCtx {
     shown_timeout: AtomicI64,
     /// The session-id context set with `SSL_CTX_set_session_id_context` (fleet mode's keys).
     sid_ctx: Mutex<Bytes32>,
+    /// Our callbacks, as installed on the real context.
+    trampolines: OnceLock<Trampolines>,
+    /// The mode last written on the real context.
+    installed_mode: AtomicU32,
 }
 
 /// Our callbacks as the core sees them: the host's callbacks, with the connection at hand and
@@ -93,7 +106,7 @@ impl<'a> Hooks<'a> {
 
 impl RemoveHook<LibSession> for Hooks<'_> {
     fn removed(&self, s: &LibSession) {
-        log::event(self.st, self.event, Some(s), "");
+        self.st.log(self.event, Some(s), "");
         // Copied out first: the callback runs with no lock held (it may set callbacks).
         let cb = self.st.cbs.read().remove;
         if let Some(cb) = cb {
@@ -111,14 +124,14 @@ impl HandshakeHooks<LibSession> for Hooks<'_> {
     /// The external tiers, after an internal miss: the host's get callback, then Redis.
     fn get_session(&self, id: &[u8]) -> Option<LibSession> {
         let ssl = self.ssl?;
-        let cb = self.st.cbs.read().get;
-        if let Some(cb) = cb {
+        let cbs = self.st.callbacks();
+        if let Some(cb) = cbs.get {
             self.asked.set(true);
-            if let Some(s) = call_get(self.st.real, cb, ssl, id) {
+            if let Some(s) = call_get(self.st.lib, cb, ssl, id) {
                 return Some(s);
             }
         }
-        let s = fleet::lookup(self.st.real, ssl, id)?;
+        let s = fleet::lookup(self.st.lib, self.st.conn_sid_ctx(ssl), id)?;
         self.from_redis.set(true);
         Some(s)
     }
@@ -138,23 +151,25 @@ impl HandshakeHooks<LibSession> for Hooks<'_> {
 }
 
 impl PCtx {
-    /// The state for a context libssl has just created, with the settings it was created
+    /// The state for a context `lib` has just created, with the settings it was created
     /// with; nothing changes on the real context until [`PCtx::activate`].
-    pub fn attach(real: &'static Real, ctx: Ctx, id: u64) -> Arc<PCtx> {
+    pub fn new(lib: &'static LibSsl, ctx: Ctx, id: u64) -> Arc<PCtx> {
         let cfg = config();
-        let shown_mode = ctx.ctrl(real, cmd::GET_MODE, 0) as u32;
-        let shown_size = ctx.ctrl(real, cmd::GET_SIZE, 0) as u64;
-        let shown_timeout = ctx.timeout(real) as i64;
+        let shown_mode = ctx.ctrl(lib, cmd::GET_MODE, 0) as u32;
+        let shown_size = ctx.ctrl(lib, cmd::GET_SIZE, 0) as u64;
+        let shown_timeout = ctx.timeout(lib) as i64;
         let st = PCtx {
             ctx,
             id,
-            real,
+            lib,
             sc: SessionCtx::new(),
             cbs: RwLock::new(HostCbs::default()),
             shown_mode: AtomicU32::new(shown_mode),
             shown_size: AtomicU64::new(shown_size),
             shown_timeout: AtomicI64::new(shown_timeout),
             sid_ctx: Mutex::new(Bytes32::EMPTY),
+            trampolines: OnceLock::new(),
+            installed_mode: AtomicU32::new(shown_mode),
         };
         st.sc.set_size(cfg.size.unwrap_or(shown_size));
         st.sc.set_mode(cfg.mode.unwrap_or(shown_mode));
@@ -162,13 +177,15 @@ impl PCtx {
         Arc::new(st)
     }
 
-    /// Puts the real context in `NO_INTERNAL` mode with the effective settings, once the
-    /// state is reachable from it.
-    pub fn activate(&self) {
+    /// Puts the real context in `NO_INTERNAL` mode with the effective settings and installs
+    /// our callbacks on it, once the state is reachable from it.
+    pub fn activate(&self, trampolines: Trampolines) {
         self.apply_mode(self.shown_mode.load(Ordering::Relaxed));
         if let Some(t) = config().timeout {
-            self.ctx.set_timeout(self.real, t as c_long);
+            self.ctx.set_timeout(self.lib, t as c_long);
         }
+        let _ = self.trampolines.set(trampolines);
+        self.ctx.install_trampolines(self.lib, trampolines);
     }
 
     /// Stores the effective mode (the override, else `shown`) in the core, and on the real
@@ -176,12 +193,74 @@ impl PCtx {
     fn apply_mode(&self, shown: u32) {
         let mode = config().mode.unwrap_or(shown);
         self.sc.set_mode(mode);
-        self.ctx.ctrl(self.real, cmd::SET_MODE, c_long::from(mode | CacheMode::NO_INTERNAL.bits()));
+        let installed = mode | CacheMode::NO_INTERNAL.bits();
+        self.installed_mode.store(installed, Ordering::Relaxed);
+        self.ctx.ctrl(self.lib, cmd::SET_MODE, c_long::from(installed));
     }
 
-    /// The core state.
-    pub fn core(&self) -> &SessionCtx<LibSession> {
-        &self.sc
+    /// Compares the real context's callbacks and mode with those we installed. A difference
+    /// was made by a caller that bypasses the preload (its calls bind straight to libssl:
+    /// `RTLD_DEEPBIND`): a callback it set becomes the program's, a mode it set the program's
+    /// mode, and ours are put back, so no session it handshakes afterwards is missed. Said
+    /// once per process on stderr. The bits `NO_INTERNAL_*` that the preload itself adds
+    /// cannot be told from the caller's: for those, the program's earlier mode stays.
+    pub fn notice_bypass(&self) {
+        let Some(ours) = self.trampolines.get().copied() else { return };
+        let now = self.ctx.real_callbacks(self.lib);
+        let mode = self.ctx.ctrl(self.lib, cmd::GET_MODE, 0) as u32;
+        let installed = self.installed_mode.load(Ordering::Relaxed);
+        let (get_ok, new_ok, remove_ok) = same_callbacks(&now, &ours);
+        if get_ok && new_ok && remove_ok && mode == installed {
+            return;
+        }
+        {
+            let mut cbs = self.cbs.write();
+            if !get_ok {
+                cbs.get = now.get;
+            }
+            if !new_ok {
+                cbs.new = now.new;
+            }
+            if !remove_ok {
+                cbs.remove = now.remove;
+            }
+        }
+        let mut changed = Vec::new();
+        if !(get_ok && new_ok && remove_ok) {
+            changed.push("callbacks");
+            self.ctx.install_trampolines(self.lib, ours);
+        }
+        if mode != installed {
+            changed.push("mode");
+            let shown = self.shown_mode.load(Ordering::Relaxed);
+            let forced = CacheMode::NO_INTERNAL.bits() & !config().mode.unwrap_or(shown);
+            let adopted = (mode & !forced) | (shown & forced);
+            self.shown_mode.store(adopted, Ordering::Relaxed);
+            self.apply_mode(adopted);
+        }
+        let what = changed.join(" and ");
+        self.log("bypass", None, &what);
+        static SAID: AtomicBool = AtomicBool::new(false);
+        if !SAID.swap(true, Ordering::Relaxed) {
+            stderr_line(&format!(
+                "sesscache preload: the session {what} of a context (ctx={}) were changed by a call that bypassed \
+                 the preload (a library loaded with RTLD_DEEPBIND?); the preload adopted them as the program's own",
+                self.id
+            ));
+        }
+    }
+
+    /// Writes one `SESSCACHE_LOG` line about this context.
+    pub fn log(&self, what: &str, s: Option<&LibSession>, extra: &str) {
+        log::event(self.id, self.sc.cache().len(), what, s, extra);
+    }
+
+    /// The session-id context a server lookup on `ssl` compares with (libssl's `s->sid_ctx`):
+    /// the connection's own (`SSL_set_session_id_context`), else its current context's.
+    fn conn_sid_ctx(&self, ssl: Ssl) -> Bytes32 {
+        ssl.own_sid_ctx(self.lib)
+            .or_else(|| ssl.current_ctx(self.lib)?.state::<PCtx>(self.lib).map(|st| st.sid_ctx()))
+            .unwrap_or(Bytes32::EMPTY)
     }
 
     /// The host's callbacks.
@@ -202,11 +281,11 @@ impl PCtx {
         let ours = |s: Stat| c_long::from(self.sc.stats().get(s));
         Some(match cmd {
             cmd::NUMBER => c_long::try_from(self.sc.cache().len()).unwrap_or(c_long::MAX),
-            cmd::CONNECT..=cmd::HIT | cmd::TIMEOUTS => self.ctx.ctrl(self.real, cmd, 0),
+            cmd::CONNECT..=cmd::HIT | cmd::TIMEOUTS => self.ctx.ctrl(self.lib, cmd, 0),
             cmd::CB_HIT => ours(Stat::CbHits),
             // Both are C ints that wrap; so does their sum.
             cmd::MISSES => {
-                c_long::from((self.ctx.ctrl(self.real, cmd, 0) as i32).wrapping_add(ours(Stat::Misses) as i32))
+                c_long::from((self.ctx.ctrl(self.lib, cmd, 0) as i32).wrapping_add(ours(Stat::Misses) as i32))
             }
             cmd::CACHE_FULL => ours(Stat::CacheFull),
             cmd::SET_SIZE => {
@@ -241,7 +320,7 @@ impl PCtx {
     /// and the host's value is only shown back.
     pub fn set_timeout(&self, t: c_long) -> c_long {
         if config().timeout.is_none() {
-            self.ctx.set_timeout(self.real, t);
+            self.ctx.set_timeout(self.lib, t);
             self.sc.set_timeout(i64::from(t));
         }
         self.shown_timeout.swap(i64::from(t), Ordering::Relaxed) as c_long
@@ -255,25 +334,21 @@ impl PCtx {
     /// `SSL_CTX_add_session`.
     pub fn add(&self, s: &LibSession) -> bool {
         let new = self.sc.add_session(s, time::now(), &Hooks::new(self, None, "evict"));
-        log::event(self, "add", Some(s), if new { "new=1" } else { "new=0" });
-        report::tick();
+        self.log("add", Some(s), if new { "new=1" } else { "new=0" });
         new
     }
 
     /// `SSL_CTX_remove_session`.
     pub fn remove(&self, s: &LibSession) -> bool {
-        let found = self.sc.remove_session(s, &Hooks::new(self, None, "remove"));
-        report::tick();
-        found
+        self.sc.remove_session(s, &Hooks::new(self, None, "remove"))
     }
 
     /// `SSL_CTX_flush_sessions`.
     pub fn flush(&self, t: i64) {
         let n = self.sc.flush(t, &Hooks::new(self, None, "expire"));
         if n > 0 {
-            log::event(self, "flush", None, &format!("removed={n}"));
+            self.log("flush", None, &format!("removed={n}"));
         }
-        report::tick();
     }
 
     /// `SSL_has_matching_session_id` for a connection of `version`.
@@ -288,15 +363,14 @@ impl PCtx {
     /// counts as a `cb_hit`, as from any external cache.
     pub fn lookup(&self, ssl: Ssl, id: &[u8]) -> Option<LibSession> {
         let hooks = Hooks::new(self, Some(ssl), "evict");
-        let found = lookup_in_cache(&self.sc, &hooks, ssl.version(self.real), id, time::now());
+        let found = lookup_in_cache(&self.sc, &hooks, ssl.version(self.lib), id, time::now());
         let what = match (&found, hooks.asked.get(), hooks.from_redis.get()) {
             (Some(_), _, true) => "redis_hit",
             (Some(_), false, false) => "hit",
             (Some(_), true, false) => "cb_hit",
             (None, _, _) => "miss",
         };
-        log::event(self, what, found.as_ref(), "");
-        report::tick();
+        self.log(what, found.as_ref(), "");
         found
     }
 
@@ -307,17 +381,17 @@ impl PCtx {
     pub fn new_session(&self, ssl: Ssl, s: &LibSession) -> std::ffi::c_int {
         let cbs = self.callbacks();
         let facts = StoreFacts {
-            tls13: is_tls13(ssl.version(self.real)),
-            server: ssl.is_server(self.real),
-            max_early_data: ssl.max_early_data(self.real),
-            options: ssl.options(self.real),
+            tls13: is_tls13(ssl.version(self.lib)),
+            server: ssl.is_server(self.lib),
+            max_early_data: ssl.max_early_data(self.lib),
+            options: ssl.options(self.lib),
             remove_cb: cbs.remove.is_some(),
         };
         if stores_internally(self.sc.mode(), &facts) {
             self.add(s);
         }
         if fleet::wants(self.sc.mode(), &facts) && fleet::put(s) {
-            log::event(self, "redis_store", Some(s), "");
+            self.log("redis_store", Some(s), "");
         }
         match cbs.new {
             Some(cb) => call_new(cb, ssl, s),
@@ -341,18 +415,26 @@ impl PCtx {
         }
     }
 
-    /// The context is being freed (`SSL_CTX_free` already flushed it through us): keep its
-    /// final counters for the statistics file and drop anything still cached.
-    pub fn freed(&self) {
-        report::freed(self);
+    /// The context is being freed (`SSL_CTX_free` already flushed it through us): drop
+    /// anything still cached.
+    pub fn drop_all(&self) {
         self.sc.flush(0, &Hooks::new(self, None, "expire"));
-        log::event(self, "free", None, "");
+        self.log("free", None, "");
     }
 
     /// The effective mode, size and timeout, for the statistics file.
     pub fn effective(&self) -> (u32, u64, i64) {
         (self.sc.mode().bits(), self.sc.size(), self.sc.timeout())
     }
+}
+
+/// Whether each real callback (get, new, remove) is the one we installed.
+fn same_callbacks(now: &RealCallbacks, ours: &Trampolines) -> (bool, bool, bool) {
+    (
+        now.get.is_some_and(|f| std::ptr::fn_addr_eq(f, ours.get)),
+        now.new.is_some_and(|f| std::ptr::fn_addr_eq(f, ours.new)),
+        now.remove.is_some_and(|f| std::ptr::fn_addr_eq(f, ours.remove)),
+    )
 }
 
 /// `SSL_IS_TLS13`: TLS 1.3 or a later TLS version (DTLS versions count down from 0xfeff).

@@ -1,12 +1,19 @@
-//! Every raw pointer of the preload library lives here: the real libssl functions, the
+//! The preload's lowest layer, and the only one that calls C or trusts a pointer: the
+//! entry points' shape, the real libssl functions and which libssl a call comes from, the
 //! `SSL_CTX`, `SSL` and `SSL_SESSION` pointers the host hands over, the host's callbacks, the
 //! ex_data slots that hang our state on libssl's objects, and [`session::LibSession`], the
-//! core's `Handle` over a libssl session. The rest of the crate is safe Rust working with the
-//! `Copy` wrappers here.
+//! core's `Cacheable` over a libssl session. The layers above are safe Rust working with the
+//! `Copy` wrappers here (the exports turn C's arguments into them).
+//!
+//! Inside, each module imports only those listed before it: `libssl` (types and functions),
+//! `loader` (which libssl), `objects` (`SSL_CTX`, `SSL`, ex_data), `session` (`LibSession`);
+//! `entry` stands apart (a macro for the exports).
 
 use std::ffi::c_int;
 
+pub mod entry;
 pub mod libssl;
+pub mod loader;
 pub mod objects;
 pub mod session;
 

@@ -1,21 +1,33 @@
-//! [`LibSession`]: the core's [`Handle`] over a libssl `SSL_SESSION`.
+//! [`LibSession`]: the core's [`Cacheable`] over a libssl `SSL_SESSION`, and the table of which
+//! cache lists each session (OpenSSL 3.0's `SSL_SESSION.owner`), so that
+//! `SSL_SESSION_set_time` / `set_timeout` on a cached session move it to the place of its new
+//! expiry, as in 3.0. libssl's own `owner` stays NULL, its cache being empty.
+//!
+//! A table keyed by the session's address, sharded so adds on many threads do not contend. An
+//! entry lives from the add to the removal (eviction, flush, replacement); the cache holds a
+//! reference all that time, so the address cannot be reused meanwhile.
 
+use std::collections::HashMap;
 use std::ffi::{c_long, c_uint};
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
+use std::sync::{Arc, Weak};
 
-use sesscache::core::entry::Cacheable as Handle;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use sesscache::core::entry::{Cacheable, Listing};
 use sesscache::core::key::{Bytes32, SessionKey, MAX_ID_LENGTH};
 use sesscache::core::time::Expiry;
 
 use super::libssl::{Real, SSL_SESSION};
+use super::loader::LibSsl;
 use super::objects::marker_ctx;
 
 /// A counted reference to a libssl `SSL_SESSION`: `Clone` is `SSL_SESSION_up_ref`, `Drop` is
 /// `SSL_SESSION_free`. The object is libssl's own; nothing is copied.
 pub struct LibSession {
     p: NonNull<SSL_SESSION>,
-    real: &'static Real,
+    lib: &'static LibSsl,
 }
 
 // SAFETY: libssl's session reference count is atomic, and the accessors we call only read
@@ -29,26 +41,35 @@ impl LibSession {
     ///
     /// # Safety
     /// `p` is NULL or a live session on which the caller owns a reference it gives up.
-    pub unsafe fn adopt(real: &'static Real, p: *mut SSL_SESSION) -> Option<LibSession> {
-        NonNull::new(p).map(|p| LibSession { p, real })
+    pub unsafe fn adopt(lib: &'static LibSsl, p: *mut SSL_SESSION) -> Option<LibSession> {
+        NonNull::new(p).map(|p| LibSession { p, lib })
     }
 
     /// A handle that borrows the caller's reference: it must not be dropped as a reference.
     ///
     /// # Safety
     /// `p` is NULL or a live session for as long as the returned value is used.
-    pub unsafe fn borrow(real: &'static Real, p: *mut SSL_SESSION) -> Option<ManuallyDrop<LibSession>> {
-        NonNull::new(p).map(|p| ManuallyDrop::new(LibSession { p, real }))
+    pub unsafe fn borrow(lib: &'static LibSsl, p: *mut SSL_SESSION) -> Option<ManuallyDrop<LibSession>> {
+        NonNull::new(p).map(|p| ManuallyDrop::new(LibSession { p, lib }))
     }
 
     /// Takes a new reference on a borrowed session (a get callback's `*copy = 1`).
     ///
     /// # Safety
     /// `p` is NULL or a live session.
-    pub unsafe fn up_ref(real: &'static Real, p: *mut SSL_SESSION) -> Option<LibSession> {
+    pub unsafe fn up_ref(lib: &'static LibSsl, p: *mut SSL_SESSION) -> Option<LibSession> {
         // SAFETY: the caller's contract.
-        let borrowed = unsafe { LibSession::borrow(real, p) }?;
+        let borrowed = unsafe { LibSession::borrow(lib, p) }?;
         Some(LibSession::clone(&borrowed))
+    }
+
+    fn real(&self) -> &'static Real {
+        self.lib.real()
+    }
+
+    /// The cache listing this session, while one does (OpenSSL's `owner`).
+    pub fn listing(&self) -> Option<Arc<Listing<LibSession>>> {
+        owner(self.p.as_ptr() as usize)
     }
 
     /// The raw pointer, still owned by this handle.
@@ -63,15 +84,15 @@ impl LibSession {
 
     /// Decodes `der` with libssl's `d2i_SSL_SESSION`: a new session (one reference, ours) and
     /// the number of bytes it used; `None` when libssl rejects the bytes.
-    pub fn from_der(real: &'static Real, der: &[u8]) -> Option<(LibSession, usize)> {
+    pub fn from_der(lib: &'static LibSsl, der: &[u8]) -> Option<(LibSession, usize)> {
         let len = c_long::try_from(der.len()).ok()?;
         let start = der.as_ptr();
         let mut p = start;
         // SAFETY: d2i reads at most `len` bytes from `p` and advances it; a NULL `a` makes it
         // allocate the session, whose one reference it hands to us.
-        let s = unsafe { (real.d2i_session)(ptr::null_mut(), &mut p, len) };
+        let s = unsafe { lib.real().d2i_SSL_SESSION(ptr::null_mut(), &mut p, len) };
         // SAFETY: as above.
-        let s = unsafe { LibSession::adopt(real, s) }?;
+        let s = unsafe { LibSession::adopt(lib, s) }?;
         let used = (p as usize).checked_sub(start as usize)?;
         Some((s, used))
     }
@@ -79,25 +100,25 @@ impl LibSession {
     /// The session's encoding by libssl's `i2d_SSL_SESSION`; `None` when libssl cannot encode it.
     pub fn to_der(&self) -> Option<Vec<u8>> {
         // SAFETY: a live session; a NULL output pointer asks for the length only.
-        let n = unsafe { (self.real.i2d_session)(self.p.as_ptr(), ptr::null_mut()) };
+        let n = unsafe { self.real().i2d_SSL_SESSION(self.p.as_ptr(), ptr::null_mut()) };
         let n = usize::try_from(n).ok().filter(|&n| n > 0)?;
         let mut buf = vec![0u8; n];
         let mut out = buf.as_mut_ptr();
         // SAFETY: buf has the n bytes i2d said it writes.
-        let m = unsafe { (self.real.i2d_session)(self.p.as_ptr(), &mut out) };
+        let m = unsafe { self.real().i2d_SSL_SESSION(self.p.as_ptr(), &mut out) };
         (usize::try_from(m).ok() == Some(n)).then_some(buf)
     }
 
     /// `SSL_SESSION_get0_id_context`.
     pub fn sid_ctx(&self) -> Bytes32 {
-        self.bytes32(self.real.sess_get0_sid_ctx)
+        self.bytes32(Real::SSL_SESSION_get0_id_context)
     }
 
     /// Copies the (at most 32) bytes a libssl getter of the `get_id` shape points to.
-    fn bytes32(&self, get: unsafe extern "C" fn(*const SSL_SESSION, *mut c_uint) -> *const u8) -> Bytes32 {
+    fn bytes32(&self, get: unsafe fn(&Real, *const SSL_SESSION, *mut c_uint) -> *const u8) -> Bytes32 {
         let mut len: c_uint = 0;
         // SAFETY: a live session; the getter points into one of its 32-byte buffers.
-        let p = unsafe { get(self.p.as_ptr(), &mut len) };
+        let p = unsafe { get(self.real(), self.p.as_ptr(), &mut len) };
         if p.is_null() {
             return Bytes32::EMPTY;
         }
@@ -111,37 +132,37 @@ impl LibSession {
         // SAFETY: a live session.
         unsafe {
             (
-                i64::from((self.real.sess_get_time)(self.p.as_ptr())),
-                i64::from((self.real.sess_get_timeout)(self.p.as_ptr())),
+                i64::from(self.real().SSL_SESSION_get_time(self.p.as_ptr())),
+                i64::from(self.real().SSL_SESSION_get_timeout(self.p.as_ptr())),
             )
         }
     }
 
     /// `SSL_SESSION_get_id`.
     pub fn id(&self) -> Bytes32 {
-        self.bytes32(self.real.sess_get_id)
+        self.bytes32(Real::SSL_SESSION_get_id)
     }
 }
 
 impl Clone for LibSession {
     fn clone(&self) -> Self {
         // SAFETY: a live session, on which we hold a reference.
-        unsafe { (self.real.sess_up_ref)(self.p.as_ptr()) };
-        LibSession { p: self.p, real: self.real }
+        unsafe { self.real().SSL_SESSION_up_ref(self.p.as_ptr()) };
+        LibSession { p: self.p, lib: self.lib }
     }
 }
 
 impl Drop for LibSession {
     fn drop(&mut self) {
         // SAFETY: we own one reference.
-        unsafe { (self.real.sess_free)(self.p.as_ptr()) };
+        unsafe { self.real().SSL_SESSION_free(self.p.as_ptr()) };
     }
 }
 
-impl Handle for LibSession {
+impl Cacheable for LibSession {
     fn key(&self) -> SessionKey {
         // SAFETY: a live session.
-        let version = unsafe { (self.real.sess_get_version)(self.p.as_ptr()) };
+        let version = unsafe { self.real().SSL_SESSION_get_protocol_version(self.p.as_ptr()) };
         SessionKey::new(version, self.id())
     }
 
@@ -159,9 +180,9 @@ impl Handle for LibSession {
     /// callbacks, so nothing else happens (and nothing re-enters us). Like OpenSSL, a session
     /// with an empty id is left as it is.
     fn mark_not_resumable(&self) {
-        if let Some(marker) = marker_ctx(self.real) {
+        if let Some(marker) = marker_ctx(self.lib) {
             // SAFETY: a live private SSL_CTX and a live session.
-            unsafe { (self.real.ctx_remove_session)(marker.as_ptr(), self.p.as_ptr()) };
+            unsafe { self.real().SSL_CTX_remove_session(marker.as_ptr(), self.p.as_ptr()) };
         }
     }
 
@@ -170,21 +191,53 @@ impl Handle for LibSession {
     fn is_marked_not_resumable(&self) -> bool {
         // SAFETY: a live session.
         let (resumable, ticket) = unsafe {
-            ((self.real.sess_is_resumable)(self.p.as_ptr()) != 0, (self.real.sess_has_ticket)(self.p.as_ptr()) != 0)
+            (
+                self.real().SSL_SESSION_is_resumable(self.p.as_ptr()) != 0,
+                self.real().SSL_SESSION_has_ticket(self.p.as_ptr()) != 0,
+            )
         };
         !resumable && (ticket || !self.id().is_empty())
     }
 
-    fn attach(&self, listing: &std::sync::Arc<sesscache::core::cache::Listing<Self>>) {
-        crate::owners::attach(self.p.as_ptr() as usize, listing);
+    fn attach(&self, listing: &Arc<Listing<Self>>) {
+        attach(self.p.as_ptr() as usize, listing);
     }
 
-    fn detach(&self, listing: &sesscache::core::cache::Listing<Self>) {
-        crate::owners::detach(self.p.as_ptr() as usize, listing);
+    fn detach(&self, listing: &Listing<Self>) {
+        detach(self.p.as_ptr() as usize, listing);
     }
 
     fn stamp_time(&self, now: i64) {
         // SAFETY: a live session. libssl lists it in no cache, so this only stores the time.
-        unsafe { (self.real.sess_set_time)(self.p.as_ptr(), now as c_long) };
+        unsafe { self.real().SSL_SESSION_set_time(self.p.as_ptr(), now as c_long) };
     }
+}
+
+const SHARDS: usize = 64;
+
+type Owners = HashMap<usize, Weak<Listing<LibSession>>>;
+
+static OWNERS: Lazy<Vec<Mutex<Owners>>> = Lazy::new(|| (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect());
+
+fn shard(addr: usize) -> &'static Mutex<Owners> {
+    // Sessions are heap objects: the low bits carry no information.
+    &OWNERS[(addr >> 6) % SHARDS]
+}
+
+/// Records that a cache lists the session at `addr` (`listing`).
+fn attach(addr: usize, listing: &Arc<Listing<LibSession>>) {
+    shard(addr).lock().insert(addr, Arc::downgrade(listing));
+}
+
+/// Forgets the record of the session at `addr` if it is `listing`.
+fn detach(addr: usize, listing: &Listing<LibSession>) {
+    let mut map = shard(addr).lock();
+    if map.get(&addr).is_some_and(|o| std::ptr::eq(o.as_ptr(), listing)) {
+        map.remove(&addr);
+    }
+}
+
+/// The listing of the session at `addr`, while its cache still lists it.
+fn owner(addr: usize) -> Option<Arc<Listing<LibSession>>> {
+    shard(addr).lock().get(&addr)?.upgrade()
 }
