@@ -6,8 +6,10 @@
 //! `i2d_SSL_SESSION` / `d2i_SSL_SESSION` of its own sessions.
 //!
 //! Redis is a second tier: `PCtx::lookup` asks it when the internal cache (and the program's
-//! own get callback) found nothing; a new session goes to both; with the program's
-//! `NO_INTERNAL_STORE` it is the only store. `SSL_CTX_remove_session` (and so libssl's removal
+//! own get callback) found nothing; a new session goes to both. A context that caches nothing
+//! (`NO_INTERNAL_STORE` and no new-session callback) takes no part ([`takes_part`]); with the
+//! program's new-session callback, or the operator's `SESSCACHE_MODE=…|no_internal_store`,
+//! Redis is the only internal-side store. `SSL_CTX_remove_session` (and so libssl's removal
 //! of a session after a failed handshake or on expiry) deletes the key; evictions and flushes
 //! do not, so one server's small cache or restart takes nothing from the others.
 
@@ -57,12 +59,21 @@ pub fn lookup(lib: &'static LibSsl, sid_ctx: Bytes32, id: &[u8]) -> Option<LibSe
     }
 }
 
-/// Whether a new session goes to Redis: a server's, under the rules by which libssl would
-/// cache it internally with `NO_INTERNAL_STORE` cleared and no remove callback (TLS 1.2, and
-/// TLS 1.3 only when its ticket is stateful or early data needs anti-replay): a stateless
-/// TLS 1.3 ticket carries its session itself.
-pub fn wants(mode: CacheMode, facts: &StoreFacts) -> bool {
-    enabled()
+/// Whether a context takes part in fleet mode (stores in Redis and looks there) with the
+/// effective `mode` and, or without, a new-session callback of the program. It does unless it
+/// caches nothing: a mode with `NO_INTERNAL_STORE` and no new-session callback announces ids
+/// and stores nothing (nginx's `ssl_session_cache none`), and fleet mode leaves it so. An
+/// operator's `SESSCACHE_MODE` with `no_internal_store` is a choice of Redis as the only store.
+pub fn takes_part(mode: CacheMode, new_cb: bool) -> bool {
+    enabled() && (!mode.contains(CacheMode::NO_INTERNAL_STORE) || new_cb || config().mode.is_some())
+}
+
+/// Whether a new session goes to Redis: a server's, on a context that takes part, under the
+/// rules by which libssl would cache it internally with `NO_INTERNAL_STORE` cleared and no
+/// remove callback (TLS 1.2, and TLS 1.3 only when its ticket is stateful or early data needs
+/// anti-replay): a stateless TLS 1.3 ticket carries its session itself.
+pub fn wants(mode: CacheMode, facts: &StoreFacts, new_cb: bool) -> bool {
+    takes_part(mode, new_cb)
         && facts.server
         && stores_internally(mode - CacheMode::NO_INTERNAL_STORE, &StoreFacts { remove_cb: false, ..*facts })
 }

@@ -131,6 +131,9 @@ impl HandshakeHooks<LibSession> for Hooks<'_> {
                 return Some(s);
             }
         }
+        if !fleet::takes_part(self.st.sc.mode(), cbs.new.is_some()) {
+            return None;
+        }
         let s = fleet::lookup(self.st.lib, self.st.conn_sid_ctx(ssl), id)?;
         self.from_redis.set(true);
         Some(s)
@@ -390,7 +393,7 @@ impl PCtx {
         if stores_internally(self.sc.mode(), &facts) {
             self.add(s);
         }
-        if fleet::wants(self.sc.mode(), &facts) && fleet::put(s) {
+        if fleet::wants(self.sc.mode(), &facts, cbs.new.is_some()) && fleet::put(s) {
             self.log("redis_store", Some(s), "");
         }
         match cbs.new {

@@ -3,7 +3,8 @@
 # different loopback ports, both under libsesscache_preload.so with the same Redis, resume each
 # other's TLS 1.2 sessions (-no_ticket): `s_client -sess_out` against one, `-sess_in` against
 # the other reports "Reused". Without SESSCACHE_REDIS the same steps do not resume (baseline).
-# Then: per-connection sid_ctx (-context) namespacing, NO_INTERNAL_STORE (Redis the only store),
+# Then: per-connection sid_ctx (-context) namespacing, the operator's NO_INTERNAL_STORE (Redis
+# the only store), a program's own SERVER|NO_INTERNAL_STORE without callbacks (nothing stored),
 # a corrupt value, a stalled and a dead Redis (misses within the bound, the handshake goes on),
 # and a bad URL (one stderr line, no Redis). redis-server missing is a failure, not a skip.
 set -euo pipefail
@@ -112,7 +113,7 @@ check '[[ "$e" == New,* ]] && reused "$f"' "keys are per sid_ctx: svc-two misses
 check '[ "$(cli --scan --pattern "sesscache:$(printf svc-one | od -An -tx1 | tr -d " \n"):*" | wc -l)" = 1 ]' \
   "the key carries the connection's sid_ctx"
 
-echo "== NO_INTERNAL_STORE: Redis is the only store"
+echo "== the operator's SESSCACHE_MODE=server|no_internal_store: Redis is the only store"
 M=SESSCACHE_MODE='server|no_internal_store'
 server G 2 SESSCACHE_REDIS="$URL" "$M" -- ; server H 1 SESSCACHE_REDIS="$URL" "$M" --
 g=$(client G -sess_out "$D/s3.pem"); h=$(client H -sess_in "$D/s3.pem"); g2=$(client G -sess_in "$D/s3.pem")
@@ -121,6 +122,23 @@ done_server G; done_server H
 echo "G stats: $(grep '^ctx=' "$D/G.stats" | head -n1)"
 check 'reused "$h" && reused "$g2"' "NO_INTERNAL_STORE: both servers resume through Redis"
 check 'grep -qE "^ctx=[0-9]+ live=0 number=0 .* hits=1 cb_hits=1 " "$D/G.stats"' "G: nothing cached internally, 1 cb_hit"
+
+echo "== a program whose mode is SERVER|NO_INTERNAL_STORE, without callbacks, stores nothing (nginx: ssl_session_cache none)"
+CC=${CC:-cc}
+CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
+# shellcheck disable=SC2086
+$CC $CFLAGS -shared -fPIC -o "$D/tls_module.so" c_tests/preload/tls_module.c -lssl -lcrypto
+# shellcheck disable=SC2086
+$CC $CFLAGS -o "$D/dl_tls" c_tests/preload/dl_tls.c
+# Its server has no session-id context: its keys would be sesscache::<id>.
+own_keys() { cli --scan --pattern 'sesscache::*' | wc -l; }
+tls12() { "$D/dl_tls" "$D/cert.pem" "$D/key.pem" "tls12-mode=$1" "$D"; }
+fleet_tls12() { env LD_PRELOAD="$PRE" SESSCACHE_REDIS="$URL" timeout 60 "$D/dl_tls" "$D/cert.pem" "$D/key.pem" "tls12-mode=$1" "$D"; }
+k0=$(own_keys); none=$(fleet_tls12 0x202 || true); k1=$(own_keys); server=$(fleet_tls12 0x2 || true); k2=$(own_keys)
+echo "none: $none"; echo "server: $server"
+check '[ "$k1" = "$k0" ] && [ "$none" = "$(tls12 0x202)" ]' \
+  "SERVER|NO_INTERNAL_STORE, no callbacks: no key in Redis, and the same transcript (no resumption) as without the preload"
+check '[ "$k2" = $((k1 + 1)) ] && [ "$server" = "$(tls12 0x2)" ]' "the same program with mode SERVER: one key in Redis"
 
 echo "== the program's own external cache (s_server -ext_cache) keeps working, Redis behind it"
 server X 2 SESSCACHE_REDIS="$URL" -- -ext_cache; server Y 1 SESSCACHE_REDIS="$URL" -- -ext_cache
