@@ -234,6 +234,9 @@ impl PCtx {
             self.ctx.install_trampolines(self.lib, ours);
         }
         if mode != installed {
+            // divergence: the NO_INTERNAL_* bits that the preload adds are ambiguous in a mode
+            // set past it (read back, or chosen): for those, the program's earlier mode stays,
+            // so sessions are stored rather than dropped.
             changed.push("mode");
             let shown = self.shown_mode.load(Ordering::Relaxed);
             let forced = CacheMode::NO_INTERNAL.bits() & !config().mode.unwrap_or(shown);

@@ -213,6 +213,7 @@ fn lib_of(object: Object) -> Option<&'static LibSsl> {
         }
     }
     drop(guard);
+    // divergence: calls bound to a 17th libssl copy fail (the tables are fixed-size).
     say_once(
         &FULL,
         &format!("sesscache preload: more than {MAX_LIBS} libssl copies are loaded; calls from {} fail", built.path),
@@ -416,6 +417,8 @@ fn find(ra: *const c_void, key: usize, name: &CStr) -> Option<&'static LibSsl> {
             None
         }
         Err(Miss::Ambiguous) => {
+            // divergence: the call fails where libssl would succeed: sending an object of one
+            // libssl copy to another would corrupt memory.
             say_once(
                 &AMBIGUOUS,
                 &format!("sesscache preload: cannot tell which of the loaded libssl copies a call of {fname} comes from; the call fails"),
