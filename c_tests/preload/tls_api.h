@@ -184,37 +184,36 @@ static inline const char *tls_early_word(int status)
     return status == SSL_EARLY_DATA_ACCEPTED ? "accepted" : status == SSL_EARLY_DATA_REJECTED ? "rejected" : "none";
 }
 
-/* TLS 1.2 with session ids (no tickets): a full handshake, then a resumption, from client `ca`
- * to a server of `sa` whose cache mode is `mode` (-1: the default). */
-static inline void tls_scenario12(const char *tag, Api *sa, Api *ca, const char *cert, const char *key, long mode)
+/* A full handshake, then a resumption, from a client of `ca` to the server `s` of `sa`; prints
+ * one line with the server's statistics and frees both contexts. */
+static inline void tls_resume(const char *tag, const char *what, Api *sa, SSL_CTX *s, Api *ca, SSL_CTX *c)
 {
-    SSL_CTX *s = tls_server_ctx(sa, cert, key, TLS1_2_VERSION, mode), *c = tls_client_ctx(ca, TLS1_2_VERSION);
     SSL_SESSION *sess = NULL;
     char st[256];
-    sa->SSL_CTX_set_options(s, SSL_OP_NO_TICKET);
     int first = tls_connect(sa, s, ca, c, NULL, NULL, &sess, NULL);
     int second = tls_connect(sa, s, ca, c, sess, NULL, NULL, NULL);
     tls_stats(sa, s, st, sizeof st);
-    printf("[%s] tls1.2: first=%s second=%s %s\n", tag, tls_word(first), tls_word(second), st);
+    printf("[%s] %s: first=%s second=%s %s\n", tag, what, tls_word(first), tls_word(second), st);
     ca->SSL_SESSION_free(sess);
     ca->SSL_CTX_free(c);
     sa->SSL_CTX_free(s);
 }
 
+/* TLS 1.2 with session ids (no tickets), to a server whose cache mode is `mode` (-1: the
+ * default). */
+static inline void tls_scenario12(const char *tag, Api *sa, Api *ca, const char *cert, const char *key, long mode)
+{
+    SSL_CTX *s = tls_server_ctx(sa, cert, key, TLS1_2_VERSION, mode);
+    sa->SSL_CTX_set_options(s, SSL_OP_NO_TICKET);
+    tls_resume(tag, "tls1.2", sa, s, ca, tls_client_ctx(ca, TLS1_2_VERSION));
+}
+
 /* TLS 1.3 with stateful tickets (SSL_OP_NO_TICKET on the server: the session is in its cache). */
 static inline void tls_scenario13(const char *tag, Api *sa, Api *ca, const char *cert, const char *key)
 {
-    SSL_CTX *s = tls_server_ctx(sa, cert, key, 0, -1), *c = tls_client_ctx(ca, 0);
-    SSL_SESSION *sess = NULL;
-    char st[256];
+    SSL_CTX *s = tls_server_ctx(sa, cert, key, 0, -1);
     sa->SSL_CTX_set_options(s, SSL_OP_NO_TICKET);
-    int first = tls_connect(sa, s, ca, c, NULL, NULL, &sess, NULL);
-    int second = tls_connect(sa, s, ca, c, sess, NULL, NULL, NULL);
-    tls_stats(sa, s, st, sizeof st);
-    printf("[%s] tls1.3 stateful: first=%s second=%s %s\n", tag, tls_word(first), tls_word(second), st);
-    ca->SSL_SESSION_free(sess);
-    ca->SSL_CTX_free(c);
-    sa->SSL_CTX_free(s);
+    tls_resume(tag, "tls1.3 stateful", sa, s, ca, tls_client_ctx(ca, 0));
 }
 
 /* TLS 1.3 early data with anti-replay: the server accepts early data once per ticket (its
