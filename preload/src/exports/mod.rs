@@ -105,10 +105,14 @@ unsafe extern "C" fn ssl_new(ctx: *mut SSL_CTX, ra: *const c_void) -> *mut SSL {
     // SAFETY: forwarded as received.
     let p = unsafe { lib.real().SSL_new(ctx) };
     // SAFETY: libssl just made the SSL from this live context, which it references.
-    if let (Some(ssl), Some(st)) = unsafe { (Ssl::from_raw(p), state(lib, ctx)) } {
+    if let (Some(ssl), Some(ctx), true) = unsafe { (Ssl::from_raw(p), Ctx::from_raw(ctx), lib.managed()) } {
         guard((), || {
-            st.notice_bypass();
-            ssl.set_session_ctx(lib, st.ctx);
+            // Recorded for every context, with state or not: after an SNI callback's
+            // SSL_set_SSL_CTX, the cache is still that of the context the SSL was made with.
+            ssl.set_session_ctx(lib, ctx);
+            if let Some(st) = ctx.state::<PCtx>(lib) {
+                st.notice_bypass();
+            }
         });
     }
     p
