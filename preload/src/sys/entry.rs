@@ -78,7 +78,8 @@ macro_rules! intercept {
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
             core::arch::naked_asm!(
-                "bti c",
+                // `bti c`, spelt as its hint so that no assembler feature is needed.
+                "hint #34",
                 $crate::sys::entry::ra_to_next_arg!(aarch64; $($arg)*),
                 "b {imp}",
                 imp = sym $imp,
