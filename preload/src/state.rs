@@ -249,8 +249,8 @@ impl PCtx {
         static SAID: AtomicBool = AtomicBool::new(false);
         if !SAID.swap(true, Ordering::Relaxed) {
             stderr_line(&format!(
-                "sesscache preload: the session {what} of a context (ctx={}) were changed by a call that bypassed \
-                 the preload (a library loaded with RTLD_DEEPBIND?); the preload adopted them as the program's own",
+                "sesscache preload: a call that bypassed the preload (a library loaded with RTLD_DEEPBIND?) changed \
+                 the session {what} of a context (ctx={}); the preload takes the change as the program's own",
                 self.id
             ));
         }
