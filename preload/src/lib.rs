@@ -30,10 +30,3 @@ mod log;
 mod report;
 mod state;
 mod sys;
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-/// Runs `f`, returning `fail` if it panics: no panic unwinds into the host.
-fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fail)
-}

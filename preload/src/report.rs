@@ -82,7 +82,7 @@ pub fn freed(st: &PCtx) {
 }
 
 extern "C" fn write_at_exit() {
-    crate::guard((), || write("exit"));
+    crate::sys::guard((), || write("exit"));
 }
 
 /// One context's line: every counter as `SSL_CTX_ctrl` returns it to the host, then the

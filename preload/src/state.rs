@@ -23,8 +23,8 @@ use sesscache::core::time;
 use crate::config::config;
 use crate::sys::libssl::{GetCb, NewCb, RemoveCb};
 use crate::sys::loader::LibSsl;
-use crate::sys::objects::{call_get, call_new, call_remove, Ctx, RealCallbacks, Ssl, Trampolines};
-use crate::sys::session::LibSession;
+use crate::sys::objects::{Ctx, RealCallbacks, Ssl, Trampolines};
+use crate::sys::session::{call_get, call_new, call_remove, LibSession};
 use crate::sys::stderr_line;
 use crate::{fleet, log};
 

@@ -26,8 +26,8 @@ use crate::sys::libssl::{GetCb, NewCb, RemoveCb, OSSL_LIB_CTX, SSL, SSL_CTX, SSL
 use crate::sys::loader::{self, lib_at, lib_for, LibSsl, MAX_LIBS};
 use crate::sys::objects::{self, Ctx, CtxState, Ssl, Trampolines};
 use crate::sys::session::LibSession;
-use crate::sys::{bytes, store_int};
-use crate::{fleet, guard, report};
+use crate::sys::{bytes, guard, store_int};
+use crate::{fleet, report};
 
 include!("list.rs");
 

@@ -6,16 +6,24 @@
 //! `Copy` wrappers here (the exports turn C's arguments into them).
 //!
 //! Inside, each module imports only those listed before it: `libssl` (types and functions),
-//! `loader` (which libssl), `objects` (`SSL_CTX`, `SSL`, ex_data), `session` (`LibSession`);
-//! `entry` stands apart (a macro for the exports).
+//! `loader` (which libssl), `objects` (`SSL_CTX`, `SSL`, ex_data), `session` (`LibSession`, the
+//! host's callbacks); `entry` stands apart (a macro for the exports).
 
 use std::ffi::c_int;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub mod entry;
 pub mod libssl;
 pub mod loader;
 pub mod objects;
 pub mod session;
+
+/// Runs `f`, returning `fail` if it panics: no panic unwinds into the host. (The main crate's
+/// `ffi::handle::guard` is the same, but it is built only with the `capi` feature, which the
+/// preload leaves out so that none of the library's own `SSL_*` exports are linked in.)
+pub fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fail)
+}
 
 /// Borrows `len` bytes at `p` (a session id from libssl or the host).
 ///

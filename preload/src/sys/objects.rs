@@ -1,6 +1,5 @@
 //! libssl's objects as the preload holds them: [`Ctx`] and [`Ssl`], the ex_data slots that
-//! hang the preload's state on them (each libssl has its own), the private marker context, and
-//! the calls of the host's callbacks.
+//! hang the preload's state on them (each libssl has its own), and the private marker context.
 //!
 //! The state hung on a context is any [`CtxState`]: this layer does not know its type (the
 //! layer above does), and checks it on every read.
@@ -14,7 +13,6 @@ use sesscache::core::key::Bytes32;
 
 use super::libssl::{ExDup, GetCb, NewCb, RemoveCb, CRYPTO_EX_DATA, EX_INDEX_SSL, EX_INDEX_SSL_CTX, SSL, SSL_CTX};
 use super::loader::{LibSsl, Slots};
-use super::session::LibSession;
 
 /// The state the preload hangs on a context it manages.
 pub trait CtxState: Send + Sync + 'static {
@@ -133,7 +131,7 @@ unsafe extern "C" fn ctx_state_free<T: CtxState>(
     // SAFETY: ptr is the Arc<T> that Ctx::attach_state stored in this slot (allocated for T),
     // and libssl calls this exactly once, when the SSL_CTX dies.
     let state = unsafe { Arc::from_raw(ptr.cast_const().cast::<T>()) };
-    crate::guard((), || state.freed());
+    super::guard((), || state.freed());
 }
 
 /// Our three callbacks as installed on a real context.
@@ -365,32 +363,4 @@ pub fn marker_ctx(lib: &LibSsl) -> Option<Ctx> {
     });
     // SAFETY: a context that is never freed, or NULL.
     unsafe { Ctx::from_raw(p as *mut SSL_CTX) }
-}
-
-/// Calls the host's new-session callback, handing over the reference libssl took for it.
-pub fn call_new(cb: NewCb, ssl: Ssl, s: &LibSession) -> c_int {
-    // SAFETY: the host installed cb for exactly this call, with a live SSL and session.
-    unsafe { cb(ssl.as_ptr(), s.as_ptr()) }
-}
-
-/// Calls the host's remove callback with a session it borrows for the call.
-pub fn call_remove(cb: RemoveCb, ctx: Ctx, s: &LibSession) {
-    // SAFETY: as above.
-    unsafe { cb(ctx.as_ptr(), s.as_ptr()) }
-}
-
-/// Calls the host's get callback with OpenSSL's reference rule applied: `*copy` starts at 1;
-/// 1 back means the session is lent (we take a reference), 0 that one was handed over.
-pub fn call_get(lib: &'static LibSsl, cb: GetCb, ssl: Ssl, id: &[u8]) -> Option<LibSession> {
-    let mut copy: c_int = 1;
-    let len = c_int::try_from(id.len()).ok()?;
-    // SAFETY: as above; id is readable for len bytes and copy is a valid int.
-    let p = unsafe { cb(ssl.as_ptr(), id.as_ptr(), len, &mut copy) };
-    if copy != 0 {
-        // SAFETY: the session the callback returned is live; we take our own reference.
-        unsafe { LibSession::up_ref(lib, p) }
-    } else {
-        // SAFETY: the callback transferred one reference to us.
-        unsafe { LibSession::adopt(lib, p) }
-    }
 }

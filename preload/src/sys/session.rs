@@ -1,4 +1,5 @@
-//! [`LibSession`]: the core's [`Cacheable`] over a libssl `SSL_SESSION`, and the table of which
+//! [`LibSession`]: the core's [`Cacheable`] over a libssl `SSL_SESSION`; the calls of the host's
+//! callbacks, which hand sessions over; and the table of which
 //! cache lists each session (OpenSSL 3.0's `SSL_SESSION.owner`), so that
 //! `SSL_SESSION_set_time` / `set_timeout` on a cached session move it to the place of its new
 //! expiry, as in 3.0. libssl's own `owner` stays NULL, its cache being empty.
@@ -8,7 +9,7 @@
 //! reference all that time, so the address cannot be reused meanwhile.
 
 use std::collections::HashMap;
-use std::ffi::{c_long, c_uint};
+use std::ffi::{c_int, c_long, c_uint};
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::sync::{Arc, Weak};
@@ -19,9 +20,10 @@ use sesscache::core::entry::{Cacheable, Listing};
 use sesscache::core::key::{Bytes32, SessionKey, MAX_ID_LENGTH};
 use sesscache::core::time::Expiry;
 
+use super::libssl::{GetCb, NewCb, RemoveCb};
 use super::libssl::{Real, SSL_SESSION};
 use super::loader::LibSsl;
-use super::objects::marker_ctx;
+use super::objects::{marker_ctx, Ctx, Ssl};
 
 /// A counted reference to a libssl `SSL_SESSION`: `Clone` is `SSL_SESSION_up_ref`, `Drop` is
 /// `SSL_SESSION_free`. The object is libssl's own; nothing is copied.
@@ -210,6 +212,34 @@ impl Cacheable for LibSession {
     fn stamp_time(&self, now: i64) {
         // SAFETY: a live session. libssl lists it in no cache, so this only stores the time.
         unsafe { self.real().SSL_SESSION_set_time(self.p.as_ptr(), now as c_long) };
+    }
+}
+
+/// Calls the host's new-session callback, handing over the reference libssl took for it.
+pub fn call_new(cb: NewCb, ssl: Ssl, s: &LibSession) -> c_int {
+    // SAFETY: the host installed cb for exactly this call, with a live SSL and session.
+    unsafe { cb(ssl.as_ptr(), s.as_ptr()) }
+}
+
+/// Calls the host's remove callback with a session it borrows for the call.
+pub fn call_remove(cb: RemoveCb, ctx: Ctx, s: &LibSession) {
+    // SAFETY: as above.
+    unsafe { cb(ctx.as_ptr(), s.as_ptr()) }
+}
+
+/// Calls the host's get callback with OpenSSL's reference rule applied: `*copy` starts at 1;
+/// 1 back means the session is lent (we take a reference), 0 that one was handed over.
+pub fn call_get(lib: &'static LibSsl, cb: GetCb, ssl: Ssl, id: &[u8]) -> Option<LibSession> {
+    let mut copy: c_int = 1;
+    let len = c_int::try_from(id.len()).ok()?;
+    // SAFETY: as above; id is readable for len bytes and copy is a valid int.
+    let p = unsafe { cb(ssl.as_ptr(), id.as_ptr(), len, &mut copy) };
+    if copy != 0 {
+        // SAFETY: the session the callback returned is live; we take our own reference.
+        unsafe { LibSession::up_ref(lib, p) }
+    } else {
+        // SAFETY: the callback transferred one reference to us.
+        unsafe { LibSession::adopt(lib, p) }
     }
 }
 
