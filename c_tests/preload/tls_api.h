@@ -3,7 +3,9 @@
  * (the table holds the linked functions) and against copies opened with dlopen (the table
  * holds what dlsym found in each). Prints one transcript line per scenario on stdout: whether
  * each connection was new or resumed, whether early data was accepted, and the server's
- * session statistics read through SSL_CTX_ctrl. Every loop is bounded. */
+ * session statistics read through SSL_CTX_ctrl. Every loop is bounded. (c_tests/osslutil.h's
+ * TLS helpers call libssl directly: these go through the table so that the same code runs
+ * against copies of libssl opened with dlopen.) */
 #ifndef TLS_API_H
 #define TLS_API_H
 

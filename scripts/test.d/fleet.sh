@@ -124,8 +124,6 @@ check 'reused "$h" && reused "$g2"' "NO_INTERNAL_STORE: both servers resume thro
 check 'grep -qE "^ctx=[0-9]+ live=0 number=0 .* hits=1 cb_hits=1 " "$D/G.stats"' "G: nothing cached internally, 1 cb_hit"
 
 echo "== a program whose mode is SERVER|NO_INTERNAL_STORE, without callbacks, stores nothing (nginx: ssl_session_cache none)"
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 # shellcheck disable=SC2086
 $CC $CFLAGS -shared -fPIC -o "$D/tls_module.so" c_tests/preload/tls_module.c -lssl -lcrypto
 # shellcheck disable=SC2086

@@ -16,13 +16,10 @@
 #     openssl s_server/s_client (5 TLS 1.2 resumptions, the same statistics);
 #   - `ls`, `bash -c true` and `python3 -c` under the preload: no output, no thread.
 set -eu
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/preload-loading
-PRE=$PWD/$REL/libsesscache_preload.so
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
-SYSSSL=$(cc -print-file-name=libssl.so.3)
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+SYSSSL=$($CC -print-file-name=libssl.so.3)
+need_preload
 perl -MNet::SSLeay -e1 2>/dev/null || { echo "Net::SSLeay is not installed (apt-get install libnet-ssleay-perl)"; exit 1; }
 rm -rf "$CT"
 mkdir -p "$CT/sym"
@@ -105,7 +102,7 @@ done
 # prints its statistics) and s_client -reconnect (1 + 5 connections, TLS 1.2 session ids).
 for pre in "" 1; do
   tag=symserver${pre:+-pre}
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   env LD_LIBRARY_PATH="$D/sym" ${pre:+LD_PRELOAD="$PRE"} timeout 60 openssl s_server -accept "127.0.0.1:$port" \
     -cert "$D/cert.pem" -key "$D/key.pem" -no_ticket -www -naccept 6 </dev/null >"$D/$tag" 2>"$D/$tag.err" &
   SPID=$!
