@@ -2,6 +2,7 @@
 //!
 //! - [`abi`]: OpenSSL's numbers (modes, limits, `SSL_CTRL_*` commands, versions), shared by
 //!   every layer and by the preload.
+//! - [`guard`]: the panic boundary of every export (and of the preload's).
 //! - [`core`]: the cache in safe Rust (sessions, the sharded index and expiry order,
 //!   statistics, the handshake steps). It knows nothing of C.
 //! - `redis_store` (feature `redis-store`, part of `redis`): a Redis session store with a bounded
@@ -12,6 +13,7 @@
 
 pub mod abi;
 pub mod core;
+pub mod guard;
 
 #[cfg(feature = "redis-store")]
 pub mod redis_store;

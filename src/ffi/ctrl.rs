@@ -5,9 +5,10 @@ use std::os::raw::{c_int, c_long, c_void};
 
 use crate::core::stats::Stat;
 
-use super::handle::{self, guard};
+use super::handle;
 use super::ssl_ctx::SSL_CTX;
 use crate::abi::*;
+use crate::guard::guard;
 
 /// A decoded session-cache command.
 enum Ctrl {
@@ -63,21 +64,18 @@ pub unsafe extern "C" fn SSL_CTX_ctrl(ctx: *mut SSL_CTX, cmd: c_int, larg: c_lon
     let _ = parg;
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
+        let c = unsafe { handle::ctx(ctx) }?;
         // divergence: only the session-cache commands exist here; the others configure TLS.
-        let Some(cmd) = Ctrl::decode(cmd) else { return 0 };
+        let cmd = Ctrl::decode(cmd)?;
         let core = &c.core;
-        match cmd {
+        Some(match cmd {
             Ctrl::Number => c_long::try_from(core.cache().len()).unwrap_or(c_long::MAX),
             Ctrl::Counter(stat) => c_long::from(core.stats().get(stat)),
-            Ctrl::SetSize => match u64::try_from(larg) {
-                Ok(size) => core.set_size(size) as c_long,
-                Err(_) => 0,
-            },
+            Ctrl::SetSize => core.set_size(u64::try_from(larg).ok()?) as c_long,
             Ctrl::GetSize => core.size() as c_long,
             Ctrl::SetMode => c_long::from(core.set_mode(larg as u32)),
             Ctrl::GetMode => c_long::from(core.mode().bits()),
-        }
+        })
     })
 }
 

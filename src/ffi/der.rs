@@ -7,8 +7,9 @@ use crate::core::der::{self, DerSession};
 use crate::core::session::Session;
 use crate::core::time;
 
-use super::handle::{self, guard};
+use super::handle;
 use super::ssl_session::SSL_SESSION;
+use crate::guard::guard;
 
 /// Encodes `in_` in OpenSSL 3.0's `SSL_SESSION_ASN1` layout, byte for byte what OpenSSL 3.0
 /// writes for the same fields. Returns the encoding's length; 0 (nothing written) when `in_`
@@ -26,20 +27,17 @@ use super::ssl_session::SSL_SESSION;
 pub unsafe extern "C" fn i2d_SSL_SESSION(in_: *const SSL_SESSION, pp: *mut *mut c_uchar) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `in_`.
-        let Some(s) = (unsafe { handle::session(in_) }) else { return 0 };
+        let s = unsafe { handle::session(in_) }?;
         let bytes = s.read(|f| der::encode(&DerSession::from_fields(f)));
-        let Ok(len) = c_int::try_from(bytes.len()) else { return 0 };
-        if len == 0 {
-            return 0;
-        }
+        let len = c_int::try_from(bytes.len()).ok().filter(|&len| len != 0)?;
         // SAFETY: a non-NULL `pp` is valid for reading and writing a pointer.
-        match unsafe { handle::read_ptr(pp) } {
+        Some(match unsafe { handle::read_ptr(pp) } {
             None => len,
             Some(out) if out.is_null() => {
                 // divergence: malloc, not OPENSSL_malloc; the caller frees with free().
                 let buf = handle::malloc_copy(&bytes);
                 if buf.is_null() {
-                    return -1;
+                    return Some(-1);
                 }
                 // SAFETY: `pp` is non-NULL and writable.
                 unsafe { handle::write_out(pp, buf) };
@@ -54,7 +52,7 @@ pub unsafe extern "C" fn i2d_SSL_SESSION(in_: *const SSL_SESSION, pp: *mut *mut 
                 }
                 len
             }
-        }
+        })
     })
 }
 
@@ -77,32 +75,30 @@ pub unsafe extern "C" fn d2i_SSL_SESSION(
     length: c_long,
 ) -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || {
-        let Ok(len) = usize::try_from(length) else { return std::ptr::null_mut() };
+        let len = usize::try_from(length).ok()?;
         // SAFETY: a non-NULL `pp` is valid for reading a pointer.
-        let Some(start) = (unsafe { handle::read_ptr(pp.cast::<*mut c_uchar>()) }) else {
-            return std::ptr::null_mut();
-        };
+        let start = unsafe { handle::read_ptr(pp.cast::<*mut c_uchar>()) }?;
         if start.is_null() || len == 0 {
-            return std::ptr::null_mut();
+            return None;
         }
         // SAFETY: the caller's buffer at `*pp` holds `length` readable bytes.
-        let Some(input) = (unsafe { handle::bytes(start, len, usize::MAX) }) else { return std::ptr::null_mut() };
-        let Ok((d, consumed)) = der::decode(input, time::now()) else { return std::ptr::null_mut() };
+        let input = unsafe { handle::bytes(start, len, usize::MAX) }?;
+        let (d, consumed) = der::decode(input, time::now()).ok()?;
         // SAFETY: a non-NULL `a` is valid for reading a pointer.
         let target = unsafe { handle::read_ptr(a) }.filter(|p| !p.is_null());
         let ret = match target {
             Some(existing) => {
                 // SAFETY: the caller holds a reference on `*a`.
-                let Some(s) = (unsafe { handle::session(existing) }) else { return std::ptr::null_mut() };
+                let s = unsafe { handle::session(existing) }?;
                 if !s.update(|f| d.apply_to(f)) {
-                    return std::ptr::null_mut();
+                    return None;
                 }
                 existing
             }
             None => {
                 let s = Session::new(time::now());
                 if !s.update(|f| d.apply_to(f)) {
-                    return std::ptr::null_mut();
+                    return None;
                 }
                 // SAFETY: a non-NULL `a` is valid for writing a pointer.
                 unsafe { handle::session_out(a, Arc::new(s)) }
@@ -110,6 +106,6 @@ pub unsafe extern "C" fn d2i_SSL_SESSION(
         };
         // SAFETY: `consumed <= length`, so the cursor stays within the caller's buffer.
         unsafe { handle::advance(pp.cast::<*mut c_uchar>(), consumed) };
-        ret
+        Some(ret)
     })
 }

@@ -5,10 +5,12 @@
 use std::os::raw::{c_char, c_int, c_uchar, c_uint};
 
 use crate::core::handshake::{self, End, Lookup};
+use crate::core::session::LIVE_SESSIONS;
 
 use super::callbacks::Hooks;
-use super::handle::{self, guard};
+use super::handle;
 use super::ssl::SSL;
+use crate::guard::guard;
 
 /// The library version, "MAJOR.MINOR.PATCH" (a static string; never NULL). Equals
 /// `SESSCACHE_VERSION` of the header it was built with. sesscache only.
@@ -26,7 +28,7 @@ pub extern "C" fn sesscache_version() -> *const c_char {
 /// Thread-safe: a relaxed atomic sum, exact once other threads are quiet.
 #[unsafe(no_mangle)]
 pub extern "C" fn sesscache_live_sessions() -> std::os::raw::c_long {
-    guard(0, || std::os::raw::c_long::from(crate::core::session::LIVE_SESSIONS.get()))
+    guard(0, || Some(std::os::raw::c_long::from(LIVE_SESSIONS.get())))
 }
 
 /// Starts a handshake on `ssl`: counts `sess_accept` (server role) or `sess_connect` (client
@@ -41,9 +43,9 @@ pub extern "C" fn sesscache_live_sessions() -> std::os::raw::c_long {
 pub unsafe extern "C" fn sesscache_handshake_start(ssl: *mut SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
+        let s = unsafe { handle::ssl(ssl) }?;
         handshake::start(&s.ctx().core, &s.conn);
-        1
+        Some(1)
     })
 }
 
@@ -65,16 +67,14 @@ pub unsafe extern "C" fn sesscache_handshake_start(ssl: *mut SSL) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sesscache_server_lookup(ssl: *mut SSL, id: *const c_uchar, id_len: c_uint) -> c_int {
     guard(-1, || {
-        // SAFETY: the caller holds a reference on a non-NULL `ssl`; `id` has `id_len` bytes.
-        let (Some(s), Some(id)) =
-            (unsafe { handle::ssl(ssl) }, unsafe { handle::bytes(id, id_len as usize, usize::MAX) })
-        else {
-            return -1;
-        };
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        let s = unsafe { handle::ssl(ssl) }?;
+        // SAFETY: a non-NULL `id` has `id_len` bytes.
+        let id = unsafe { handle::bytes(id, id_len as usize, usize::MAX) }?;
         match handshake::server_lookup(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, id, handle::now()) {
-            Lookup::Resumed => 1,
-            Lookup::NotFound => 0,
-            Lookup::Fatal => -1,
+            Lookup::Resumed => Some(1),
+            Lookup::NotFound => Some(0),
+            Lookup::Fatal => None,
         }
     })
 }
@@ -93,8 +93,8 @@ pub unsafe extern "C" fn sesscache_server_lookup(ssl: *mut SSL, id: *const c_uch
 pub unsafe extern "C" fn sesscache_server_new_session(ssl: *mut SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
-        c_int::from(handshake::server_new_session(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, handle::now()))
+        let s = unsafe { handle::ssl(ssl) }?;
+        Some(c_int::from(handshake::server_new_session(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, handle::now())))
     })
 }
 
@@ -110,9 +110,9 @@ pub unsafe extern "C" fn sesscache_server_new_session(ssl: *mut SSL) -> c_int {
 pub unsafe extern "C" fn sesscache_handshake_done(ssl: *mut SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
+        let s = unsafe { handle::ssl(ssl) }?;
         handshake::finish(&s.ctx().core, &Hooks::for_ssl(s, ssl), &s.conn, handle::now());
-        1
+        Some(1)
     })
 }
 
@@ -132,16 +132,16 @@ pub unsafe extern "C" fn sesscache_handshake_done(ssl: *mut SSL) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sesscache_handshake(client: *mut SSL, server: *mut SSL) -> c_int {
     guard(0, || {
-        // SAFETY: the caller holds references on non-NULL arguments.
-        let (Some(c), Some(s)) = (unsafe { handle::ssl(client) }, unsafe { handle::ssl(server) }) else {
-            return 0;
-        };
+        // SAFETY: the caller holds a reference on a non-NULL `client`.
+        let c = unsafe { handle::ssl(client) }?;
+        // SAFETY: the caller holds a reference on a non-NULL `server`.
+        let s = unsafe { handle::ssl(server) }?;
         if std::ptr::eq(c, s) {
-            return 0;
+            return None;
         }
         let (hc, hs) = (Hooks::for_ssl(c, client), Hooks::for_ssl(s, server));
         let client_end = End { ctx: &c.ctx().core, hooks: &hc, conn: &c.conn };
         let server_end = End { ctx: &s.ctx().core, hooks: &hs, conn: &s.conn };
-        c_int::from(handshake::handshake(&client_end, &server_end, handle::now()))
+        Some(c_int::from(handshake::handshake(&client_end, &server_end, handle::now())))
     })
 }

@@ -7,18 +7,12 @@
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::core::cipher::{Cipher, CIPHERS};
 use crate::core::session::{Session, SessionRef};
-
-/// Runs `f`, turning a panic into `fail` so that no unwinding ever crosses into C.
-pub fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fail)
-}
 
 /// The bytes at `p..p+len`; an empty slice when `len == 0` (whatever `p` is), `None` for a NULL
 /// `p` with a non-zero length, and `None` when `len` exceeds `max` — checked before anything is

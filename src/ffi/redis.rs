@@ -12,11 +12,12 @@ use crate::core::time;
 use crate::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore, DEFAULT_TIMEOUT};
 
 use super::callbacks::removal_keeps_external;
-use super::handle::{self, guard};
+use super::handle;
 use super::ssl::SSL;
 use super::ssl_ctx::SSL_CTX;
 use super::ssl_session::SSL_SESSION;
 use crate::core::key::MAX_ID_LENGTH;
+use crate::guard::guard;
 
 /// `sesscache_redis_stat`: lookups that returned a session.
 pub const SESSCACHE_REDIS_HITS: c_int = 0;
@@ -79,14 +80,14 @@ fn store_of(ctx: &SSL_CTX) -> Option<Arc<RedisStore>> {
 pub unsafe extern "C" fn sesscache_redis_attach(ctx: *mut SSL_CTX, url: *const c_char, timeout_ms: c_long) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
+        let c = unsafe { handle::ctx(ctx) }?;
         // SAFETY: a non-NULL `url` is a NUL-terminated string.
-        let Some(Ok(url)) = (unsafe { handle::c_str(url) }).map(|u| u.to_str()) else { return 0 };
+        let url = unsafe { handle::c_str(url) }?.to_str().ok()?;
         let timeout = match u64::try_from(timeout_ms) {
             Ok(ms) if ms > 0 => Duration::from_millis(ms),
             _ => DEFAULT_TIMEOUT,
         };
-        let Ok(store) = RedisStore::open(url, timeout) else { return 0 };
+        let store = RedisStore::open(url, timeout).ok()?;
         *c.redis.write() = Some(Arc::new(store));
         // SAFETY: the slots hold extern "C" fn pointers of exactly these types.
         unsafe {
@@ -94,7 +95,7 @@ pub unsafe extern "C" fn sesscache_redis_attach(ctx: *mut SSL_CTX, url: *const c
             c.callbacks.get.set(Some(redis_get_cb));
             c.callbacks.remove.set(Some(redis_remove_cb));
         }
-        1
+        Some(1)
     })
 }
 
@@ -104,20 +105,20 @@ pub unsafe extern "C" fn sesscache_redis_attach(ctx: *mut SSL_CTX, url: *const c
 pub unsafe extern "C" fn sesscache_redis_stat(ctx: *const SSL_CTX, which: c_int) -> c_long {
     guard(-1, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        let Some(store) = (unsafe { handle::ctx(ctx) }).and_then(store_of) else { return -1 };
-        let Ok(i) = usize::try_from(which) else { return -1 };
-        store.stats().get(i).map_or(-1, |v| c_long::try_from(v).unwrap_or(c_long::MAX))
+        let store = unsafe { handle::ctx(ctx) }.and_then(store_of)?;
+        let i = usize::try_from(which).ok()?;
+        store.stats().get(i).map(|v| c_long::try_from(v).unwrap_or(c_long::MAX))
     })
 }
 
 /// The new-session callback: stores the session's DER, returns 0 (keeps no reference).
 unsafe extern "C" fn redis_new_cb(ssl: *mut SSL, sess: *mut SSL_SESSION) -> c_int {
     guard(0, || {
-        // SAFETY: called by the library with a live SSL and a session it holds a reference on.
-        let (Some(ssl), Some(s)) = (unsafe { handle::ssl(ssl) }, unsafe { handle::session(sess) }) else {
-            return 0;
-        };
-        let Some(store) = store_of(ssl.ctx()) else { return 0 };
+        // SAFETY: called by the library with a live SSL.
+        let ssl = unsafe { handle::ssl(ssl) }?;
+        // SAFETY: called by the library with a session it holds a reference on.
+        let s = unsafe { handle::session(sess) }?;
+        let store = store_of(ssl.ctx())?;
         let (bytes, key, ttl) = s.read(|f| {
             (
                 der::encode(&DerSession::from_fields(f)),
@@ -128,7 +129,7 @@ unsafe extern "C" fn redis_new_cb(ssl: *mut SSL, sess: *mut SSL_SESSION) -> c_in
         if let (false, Some(ttl)) = (bytes.is_empty(), ttl) {
             store.put(&key, &bytes, ttl);
         }
-        0
+        Some(0)
     })
 }
 
@@ -140,16 +141,13 @@ unsafe extern "C" fn redis_get_cb(
     copy: *mut c_int,
 ) -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || {
-        // SAFETY: called by the library with a live SSL and `len` bytes of id at `data`.
-        let (Some(ssl), Some(id)) = (unsafe { handle::ssl(ssl) }, unsafe {
-            handle::bytes(data, usize::try_from(len).unwrap_or(0), MAX_ID_LENGTH)
-        }) else {
-            return std::ptr::null_mut();
-        };
-        let Some(store) = store_of(ssl.ctx()) else { return std::ptr::null_mut() };
+        // SAFETY: called by the library with a live SSL.
+        let ssl = unsafe { handle::ssl(ssl) }?;
+        // SAFETY: called by the library with `len` bytes of id at `data`.
+        let id = unsafe { handle::bytes(data, usize::try_from(len).unwrap_or(0), MAX_ID_LENGTH) }?;
+        let store = store_of(ssl.ctx())?;
         let sid_ctx = ssl.conn.sid_ctx();
-        let bytes = store.get(&session_key(sid_ctx.as_slice(), id));
-        let Some(bytes) = bytes else { return std::ptr::null_mut() };
+        let bytes = store.get(&session_key(sid_ctx.as_slice(), id))?;
         let now = time::now();
         let session = match der::decode(&bytes, now) {
             Ok((d, used)) if used == bytes.len() && d.session_id == id && d.sid_ctx == sid_ctx.as_slice() => {
@@ -161,12 +159,12 @@ unsafe extern "C" fn redis_get_cb(
         let Some(session) = session else {
             store.count(RedisStat::Corrupt);
             store.count(RedisStat::Misses);
-            return std::ptr::null_mut();
+            return None;
         };
         store.count(RedisStat::Hits);
         // SAFETY: `copy` is the library's valid out-parameter.
         unsafe { handle::write_out(copy, 0) };
-        handle::session_into_raw(Arc::new(session))
+        Some(handle::session_into_raw(Arc::new(session)))
     })
 }
 
@@ -174,12 +172,14 @@ unsafe extern "C" fn redis_get_cb(
 unsafe extern "C" fn redis_remove_cb(ctx: *mut SSL_CTX, sess: *mut SSL_SESSION) {
     guard((), || {
         if removal_keeps_external() {
-            return;
+            return Some(());
         }
-        // SAFETY: called by the library with a live context and session.
-        let (Some(c), Some(s)) = (unsafe { handle::ctx(ctx) }, unsafe { handle::session(sess) }) else { return };
-        let Some(store) = store_of(c) else { return };
+        // SAFETY: called by the library with a live context.
+        let c = unsafe { handle::ctx(ctx) }?;
+        // SAFETY: called by the library with a live session.
+        let s = unsafe { handle::session(sess) }?;
         let key = s.read(|f| session_key(f.sid_ctx.as_slice(), f.id.as_slice()));
-        store.delete(&key);
+        store_of(c)?.delete(&key);
+        Some(())
     })
 }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use crate::core::handshake::Conn;
 use crate::core::key::Bytes32;
 
-use super::handle::{self, guard, CtxRef, FnSlot};
+use super::handle::{self, CtxRef, FnSlot};
 pub use super::types::SSL;
 use super::types::{SSL_verify_cb, SSL_CTX, SSL_SESSION};
 use crate::core::key::MAX_ID_LENGTH;
+use crate::guard::guard;
 
 /// Creates a connection of `ctx`, with one reference; it holds a reference on `ctx`. It copies
 /// the context's session-id context and generate-session-id callback, starts in the method's
@@ -23,15 +24,15 @@ use crate::core::key::MAX_ID_LENGTH;
 pub unsafe extern "C" fn SSL_new(ctx: *mut SSL_CTX) -> *mut SSL {
     guard(std::ptr::null_mut(), || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return std::ptr::null_mut() };
+        let c = unsafe { handle::ctx(ctx) }?;
         // A context whose last reference is gone (a remove callback during its final flush)
         // cannot get new connections.
         // SAFETY: `ctx` is the caller's non-NULL context pointer, as above.
-        let Some(ctx_ref) = (unsafe { CtxRef::new(ctx) }) else { return std::ptr::null_mut() };
+        let ctx_ref = unsafe { CtxRef::new(ctx) }?;
         let ssl = SSL { conn: Conn::new(c.server_role, c.core.sid_ctx()), ctx: ctx_ref, generate: FnSlot::default() };
         // SAFETY: the slot holds extern "C" fn pointers.
         unsafe { ssl.generate.set(c.callbacks.generate.get()) };
-        handle::ssl_into_raw(Arc::new(ssl))
+        Some(handle::ssl_into_raw(Arc::new(ssl)))
     })
 }
 
@@ -52,6 +53,7 @@ pub unsafe extern "C" fn SSL_free(ssl: *mut SSL) {
             // SAFETY: the caller gives up its reference on a live `ssl`.
             unsafe { handle::ssl_release(ssl) };
         }
+        Some(())
     })
 }
 
@@ -62,11 +64,11 @@ pub unsafe extern "C" fn SSL_free(ssl: *mut SSL) {
 pub unsafe extern "C" fn SSL_up_ref(ssl: *mut SSL) -> c_int {
     guard(0, || {
         if ssl.is_null() {
-            return 0;
+            return None;
         }
         // SAFETY: the caller holds a reference on a live `ssl`.
         unsafe { handle::ssl_up_ref(ssl) };
-        1
+        Some(1)
     })
 }
 
@@ -77,7 +79,7 @@ pub unsafe extern "C" fn SSL_up_ref(ssl: *mut SSL) -> c_int {
 pub unsafe extern "C" fn SSL_get_SSL_CTX(ssl: *const SSL) -> *mut SSL_CTX {
     guard(std::ptr::null_mut(), || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        unsafe { handle::ssl(ssl) }.map_or(std::ptr::null_mut(), SSL::ctx_ptr)
+        unsafe { handle::ssl(ssl) }.map(SSL::ctx_ptr)
     })
 }
 
@@ -90,7 +92,7 @@ pub unsafe extern "C" fn SSL_get_SSL_CTX(ssl: *const SSL) -> *mut SSL_CTX {
 pub unsafe extern "C" fn SSL_version(ssl: *const SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        unsafe { handle::ssl(ssl) }.map_or(0, |s| s.conn.version())
+        unsafe { handle::ssl(ssl) }.map(|s| s.conn.version())
     })
 }
 
@@ -107,14 +109,11 @@ pub unsafe extern "C" fn SSL_set_session_id_context(
 ) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
+        let s = unsafe { handle::ssl(ssl) }?;
         // SAFETY: a non-NULL `sid_ctx` points to `sid_ctx_len` bytes.
-        let Some(v) = (unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) }).and_then(Bytes32::new)
-        else {
-            return 0;
-        };
+        let v = unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) }.and_then(Bytes32::new)?;
         s.conn.set_sid_ctx(v);
-        1
+        Some(1)
     })
 }
 
@@ -131,12 +130,12 @@ pub unsafe extern "C" fn SSL_set_session_id_context(
 pub unsafe extern "C" fn SSL_set_session(ssl: *mut SSL, session: *mut SSL_SESSION) -> c_int {
     // divergence: no "bad session" is removed from the cache first (no TLS, no shutdown state).
     guard(0, || {
-        // SAFETY: the caller holds references on non-NULL arguments.
-        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
-        // SAFETY: as above.
+        // SAFETY: the caller holds a reference on a non-NULL `ssl`.
+        let s = unsafe { handle::ssl(ssl) }?;
+        // SAFETY: the caller holds a reference on a non-NULL `session`.
         let new = unsafe { handle::session_clone(session) };
         drop(s.conn.replace_session(new));
-        1
+        Some(1)
     })
 }
 
@@ -149,9 +148,7 @@ pub unsafe extern "C" fn SSL_set_session(ssl: *mut SSL, session: *mut SSL_SESSIO
 pub unsafe extern "C" fn SSL_get_session(ssl: *const SSL) -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        unsafe { handle::ssl(ssl) }
-            .and_then(|s| s.conn.with_session(|o| o.map(handle::session_ptr)))
-            .unwrap_or(std::ptr::null_mut())
+        unsafe { handle::ssl(ssl) }?.conn.with_session(|o| o.map(handle::session_ptr))
     })
 }
 
@@ -164,9 +161,7 @@ pub unsafe extern "C" fn SSL_get_session(ssl: *const SSL) -> *mut SSL_SESSION {
 pub unsafe extern "C" fn SSL_get1_session(ssl: *mut SSL) -> *mut SSL_SESSION {
     guard(std::ptr::null_mut(), || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        unsafe { handle::ssl(ssl) }
-            .and_then(|s| s.conn.session())
-            .map_or(std::ptr::null_mut(), handle::session_into_raw)
+        unsafe { handle::ssl(ssl) }?.conn.session().map(handle::session_into_raw)
     })
 }
 
@@ -178,7 +173,7 @@ pub unsafe extern "C" fn SSL_get1_session(ssl: *mut SSL) -> *mut SSL_SESSION {
 pub unsafe extern "C" fn SSL_session_reused(ssl: *const SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        unsafe { handle::ssl(ssl) }.map_or(0, |s| c_int::from(s.conn.is_hit()))
+        unsafe { handle::ssl(ssl) }.map(|s| c_int::from(s.conn.is_hit()))
     })
 }
 
@@ -192,13 +187,13 @@ pub unsafe extern "C" fn SSL_session_reused(ssl: *const SSL) -> c_int {
 pub unsafe extern "C" fn SSL_has_matching_session_id(ssl: *const SSL, id: *const c_uchar, id_len: c_uint) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        let Some(s) = (unsafe { handle::ssl(ssl) }) else { return 0 };
-        if id_len as usize > crate::core::key::MAX_ID_LENGTH {
-            return 0;
+        let s = unsafe { handle::ssl(ssl) }?;
+        if id_len as usize > MAX_ID_LENGTH {
+            return None;
         }
         // SAFETY: a non-NULL `id` points to `id_len` bytes.
-        let Some(id) = (unsafe { handle::bytes(id, id_len as usize, MAX_ID_LENGTH) }) else { return 0 };
-        c_int::from(s.ctx().core.has_session(s.conn.version(), id))
+        let id = unsafe { handle::bytes(id, id_len as usize, MAX_ID_LENGTH) }?;
+        Some(c_int::from(s.ctx().core.has_session(s.conn.version(), id)))
     })
 }
 
@@ -210,9 +205,8 @@ pub unsafe extern "C" fn SSL_has_matching_session_id(ssl: *const SSL, id: *const
 pub unsafe extern "C" fn SSL_set_accept_state(ssl: *mut SSL) {
     guard((), || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        if let Some(s) = unsafe { handle::ssl(ssl) } {
-            s.conn.set_server(true);
-        }
+        unsafe { handle::ssl(ssl) }?.conn.set_server(true);
+        Some(())
     })
 }
 
@@ -224,9 +218,8 @@ pub unsafe extern "C" fn SSL_set_accept_state(ssl: *mut SSL) {
 pub unsafe extern "C" fn SSL_set_connect_state(ssl: *mut SSL) {
     guard((), || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        if let Some(s) = unsafe { handle::ssl(ssl) } {
-            s.conn.set_server(false);
-        }
+        unsafe { handle::ssl(ssl) }?.conn.set_server(false);
+        Some(())
     })
 }
 
@@ -238,7 +231,7 @@ pub unsafe extern "C" fn SSL_set_connect_state(ssl: *mut SSL) {
 pub unsafe extern "C" fn SSL_is_server(ssl: *const SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        unsafe { handle::ssl(ssl) }.map_or(0, |s| c_int::from(s.conn.is_server()))
+        unsafe { handle::ssl(ssl) }.map(|s| c_int::from(s.conn.is_server()))
     })
 }
 
@@ -257,9 +250,8 @@ pub unsafe extern "C" fn SSL_set_verify(ssl: *mut SSL, mode: c_int, callback: SS
     let _ = callback;
     guard((), || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        if let Some(s) = unsafe { handle::ssl(ssl) } {
-            s.conn.set_verify_mode(mode);
-        }
+        unsafe { handle::ssl(ssl) }?.conn.set_verify_mode(mode);
+        Some(())
     })
 }
 
@@ -271,6 +263,6 @@ pub unsafe extern "C" fn SSL_set_verify(ssl: *mut SSL, mode: c_int, callback: SS
 pub unsafe extern "C" fn SSL_get_verify_mode(ssl: *const SSL) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ssl`.
-        unsafe { handle::ssl(ssl) }.map_or(0, |s| s.conn.verify_mode())
+        unsafe { handle::ssl(ssl) }.map(|s| s.conn.verify_mode())
     })
 }

@@ -8,9 +8,10 @@ use once_cell::sync::Lazy;
 
 use crate::core::cipher::{self, Cipher, CIPHERS};
 
-use super::handle::{self, guard};
+use super::handle;
 use super::ssl::SSL;
 use super::ssl_session::SSL_SESSION;
+use crate::guard::guard;
 
 /// The C name of [`Cipher`]: always a pointer into a static table, never freed.
 pub type SSL_CIPHER = Cipher;
@@ -32,8 +33,8 @@ pub unsafe extern "C" fn SSL_CIPHER_find(ssl: *mut SSL, ptr: *const c_uchar) -> 
     let _ = ssl;
     guard(std::ptr::null(), || {
         // SAFETY: a non-NULL `ptr` points to the 2 bytes of a cipher code.
-        let Some(code) = (unsafe { handle::bytes(ptr, 2, 2) }) else { return std::ptr::null() };
-        cipher::find_by_code(code[0], code[1]).map_or(std::ptr::null(), handle::cipher_ptr)
+        let code = unsafe { handle::bytes(ptr, 2, 2) }?;
+        cipher::find_by_code(code[0], code[1]).map(handle::cipher_ptr)
     })
 }
 
@@ -55,9 +56,9 @@ pub extern "C" fn SSL_CIPHER_get_id(c: *const SSL_CIPHER) -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn SSL_CIPHER_get_name(c: *const SSL_CIPHER) -> *const c_char {
     guard(NONE_NAME.as_ptr(), || {
-        let Some(c) = handle::cipher(c) else { return NONE_NAME.as_ptr() };
-        let i = CIPHERS.binary_search_by_key(&c.id, |x| x.id).unwrap_or(usize::MAX);
-        NAMES.get(i).map_or(NONE_NAME.as_ptr(), |n| n.as_ptr())
+        let c = handle::cipher(c)?;
+        let i = CIPHERS.binary_search_by_key(&c.id, |x| x.id).ok()?;
+        NAMES.get(i).map(|n| n.as_ptr())
     })
 }
 
@@ -70,18 +71,11 @@ pub extern "C" fn SSL_CIPHER_get_name(c: *const SSL_CIPHER) -> *const c_char {
 pub unsafe extern "C" fn SSL_SESSION_set_cipher(s: *mut SSL_SESSION, cipher: *const SSL_CIPHER) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        let s = unsafe { handle::session(s) }?;
         // divergence: NULL clears the one cipher field, so a decoded session loses its id too.
-        let id = if cipher.is_null() {
-            0
-        } else {
-            match handle::cipher(cipher) {
-                Some(c) => c.id,
-                None => return 0,
-            }
-        };
+        let id = if cipher.is_null() { 0 } else { handle::cipher(cipher)?.id };
         s.update(|f| f.cipher_id = id);
-        1
+        Some(1)
     })
 }
 
@@ -92,7 +86,7 @@ pub unsafe extern "C" fn SSL_SESSION_set_cipher(s: *mut SSL_SESSION, cipher: *co
 pub unsafe extern "C" fn SSL_SESSION_get0_cipher(s: *const SSL_SESSION) -> *const SSL_CIPHER {
     guard(std::ptr::null(), || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        let Some(s) = (unsafe { handle::session(s) }) else { return std::ptr::null() };
-        cipher::find_by_id(s.read(|f| f.cipher_id)).map_or(std::ptr::null(), handle::cipher_ptr)
+        let s = unsafe { handle::session(s) }?;
+        cipher::find_by_id(s.read(|f| f.cipher_id)).map(handle::cipher_ptr)
     })
 }

@@ -7,11 +7,12 @@ use crate::core::context::SessionCtx;
 use crate::core::key::Bytes32;
 
 use super::callbacks::Hooks;
-use super::handle::{self, guard, Counted};
+use super::handle::{self, Counted};
 use super::method::SSL_METHOD;
 pub use super::types::SSL_CTX;
 use super::types::{CallbackSlots, GetSessionCb, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB, SSL_SESSION};
 use crate::core::key::MAX_ID_LENGTH;
+use crate::guard::guard;
 
 impl Counted for SSL_CTX {
     fn refs(&self) -> &AtomicUsize {
@@ -35,15 +36,15 @@ impl Counted for SSL_CTX {
 pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
     guard(std::ptr::null_mut(), || {
         // SAFETY: a non-NULL method comes from TLS_*method(), which return statics.
-        let Some(method) = (unsafe { handle::method(meth) }) else { return std::ptr::null_mut() };
-        handle::ctx_into_raw(Box::new(SSL_CTX {
+        let method = unsafe { handle::method(meth) }?;
+        Some(handle::ctx_into_raw(Box::new(SSL_CTX {
             core: SessionCtx::new(),
             callbacks: CallbackSlots::default(),
             server_role: method.server_role,
             #[cfg(feature = "redis")]
             redis: parking_lot::RwLock::new(None),
             refs: AtomicUsize::new(1),
-        }))
+        })))
     })
 }
 
@@ -55,8 +56,8 @@ pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
 pub unsafe extern "C" fn SSL_CTX_up_ref(ctx: *mut SSL_CTX) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
-        c_int::from(handle::ctx_try_up_ref(c))
+        let c = unsafe { handle::ctx(ctx) }?;
+        Some(c_int::from(handle::ctx_try_up_ref(c)))
     })
 }
 
@@ -69,6 +70,7 @@ pub unsafe extern "C" fn SSL_CTX_free(ctx: *mut SSL_CTX) {
     guard((), || {
         // SAFETY: the caller gives up its reference on `ctx` (or passes NULL).
         unsafe { handle::ctx_release(ctx) };
+        Some(())
     });
 }
 
@@ -81,7 +83,7 @@ pub unsafe extern "C" fn SSL_CTX_free(ctx: *mut SSL_CTX) {
 pub unsafe extern "C" fn SSL_CTX_set_timeout(ctx: *mut SSL_CTX, t: c_long) -> c_long {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        unsafe { handle::ctx(ctx) }.map_or(0, |c| c.core.set_timeout(t) as c_long)
+        unsafe { handle::ctx(ctx) }.map(|c| c.core.set_timeout(t) as c_long)
     })
 }
 
@@ -92,7 +94,7 @@ pub unsafe extern "C" fn SSL_CTX_set_timeout(ctx: *mut SSL_CTX, t: c_long) -> c_
 pub unsafe extern "C" fn SSL_CTX_get_timeout(ctx: *const SSL_CTX) -> c_long {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        unsafe { handle::ctx(ctx) }.map_or(0, |c| c.core.timeout() as c_long)
+        unsafe { handle::ctx(ctx) }.map(|c| c.core.timeout() as c_long)
     })
 }
 
@@ -109,14 +111,11 @@ pub unsafe extern "C" fn SSL_CTX_set_session_id_context(
 ) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
+        let c = unsafe { handle::ctx(ctx) }?;
         // SAFETY: a non-NULL `sid_ctx` points to `sid_ctx_len` bytes.
-        let Some(v) = (unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) }).and_then(Bytes32::new)
-        else {
-            return 0;
-        };
+        let v = unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) }.and_then(Bytes32::new)?;
         c.core.set_sid_ctx(v);
-        1
+        Some(1)
     })
 }
 
@@ -136,11 +135,11 @@ pub unsafe extern "C" fn SSL_CTX_set_session_id_context(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_add_session(ctx: *mut SSL_CTX, session: *mut SSL_SESSION) -> c_int {
     guard(0, || {
-        // SAFETY: the caller holds references on non-NULL arguments.
-        let (Some(c), Some(s)) = (unsafe { handle::ctx(ctx) }, unsafe { handle::session(session) }) else {
-            return 0;
-        };
-        c_int::from(c.core.add_session(&s, handle::now(), &Hooks::for_ctx(c, ctx)))
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let c = unsafe { handle::ctx(ctx) }?;
+        // SAFETY: the caller holds a reference on a non-NULL `session`.
+        let s = unsafe { handle::session(session) }?;
+        Some(c_int::from(c.core.add_session(&s, handle::now(), &Hooks::for_ctx(c, ctx))))
     })
 }
 
@@ -155,11 +154,11 @@ pub unsafe extern "C" fn SSL_CTX_add_session(ctx: *mut SSL_CTX, session: *mut SS
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_remove_session(ctx: *mut SSL_CTX, session: *mut SSL_SESSION) -> c_int {
     guard(0, || {
-        // SAFETY: the caller holds references on non-NULL arguments.
-        let (Some(c), Some(s)) = (unsafe { handle::ctx(ctx) }, unsafe { handle::session(session) }) else {
-            return 0;
-        };
-        c_int::from(c.core.remove_session(&s, &Hooks::for_ctx(c, ctx)))
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let c = unsafe { handle::ctx(ctx) }?;
+        // SAFETY: the caller holds a reference on a non-NULL `session`.
+        let s = unsafe { handle::session(session) }?;
+        Some(c_int::from(c.core.remove_session(&s, &Hooks::for_ctx(c, ctx))))
     })
 }
 
@@ -176,9 +175,9 @@ pub unsafe extern "C" fn SSL_CTX_remove_session(ctx: *mut SSL_CTX, session: *mut
 pub unsafe extern "C" fn SSL_CTX_flush_sessions(ctx: *mut SSL_CTX, tm: c_long) {
     guard((), || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        if let Some(c) = unsafe { handle::ctx(ctx) } {
-            c.core.flush(tm as i64, &Hooks::for_ctx(c, ctx));
-        }
+        let c = unsafe { handle::ctx(ctx) }?;
+        c.core.flush(tm as i64, &Hooks::for_ctx(c, ctx));
+        Some(())
     })
 }
 
@@ -190,10 +189,10 @@ pub unsafe extern "C" fn SSL_CTX_flush_sessions(ctx: *mut SSL_CTX, tm: c_long) {
 pub unsafe extern "C" fn SSL_CTX_set_generate_session_id(ctx: *mut SSL_CTX, cb: GEN_SESSION_CB) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        let Some(c) = (unsafe { handle::ctx(ctx) }) else { return 0 };
+        let c = unsafe { handle::ctx(ctx) }?;
         // SAFETY: the slot's type is an extern "C" fn pointer.
         unsafe { c.callbacks.generate.set(cb) };
-        1
+        Some(1)
     })
 }
 
@@ -208,10 +207,11 @@ pub unsafe extern "C" fn SSL_CTX_set_generate_session_id(ctx: *mut SSL_CTX, cb: 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_set_new_cb(ctx: *mut SSL_CTX, new_session_cb: NewSessionCb) {
     guard((), || {
-        // SAFETY: the caller holds a reference on a non-NULL `ctx`; the slot holds fn pointers.
-        if let Some(c) = unsafe { handle::ctx(ctx) } {
-            unsafe { c.callbacks.new.set(new_session_cb) };
-        }
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let c = unsafe { handle::ctx(ctx) }?;
+        // SAFETY: the slot holds extern "C" fn pointers.
+        unsafe { c.callbacks.new.set(new_session_cb) };
+        Some(())
     })
 }
 
@@ -222,7 +222,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_new_cb(ctx: *mut SSL_CTX, new_session_
 pub unsafe extern "C" fn SSL_CTX_sess_get_new_cb(ctx: *mut SSL_CTX) -> NewSessionCb {
     guard(None, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        unsafe { handle::ctx(ctx) }.and_then(|c| c.callbacks.new.get())
+        unsafe { handle::ctx(ctx) }.map(|c| c.callbacks.new.get())
     })
 }
 
@@ -239,10 +239,11 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_new_cb(ctx: *mut SSL_CTX) -> NewSessio
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_set_remove_cb(ctx: *mut SSL_CTX, remove_session_cb: RemoveSessionCb) {
     guard((), || {
-        // SAFETY: the caller holds a reference on a non-NULL `ctx`; the slot holds fn pointers.
-        if let Some(c) = unsafe { handle::ctx(ctx) } {
-            unsafe { c.callbacks.remove.set(remove_session_cb) };
-        }
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let c = unsafe { handle::ctx(ctx) }?;
+        // SAFETY: the slot holds extern "C" fn pointers.
+        unsafe { c.callbacks.remove.set(remove_session_cb) };
+        Some(())
     })
 }
 
@@ -253,7 +254,7 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_remove_cb(ctx: *mut SSL_CTX, remove_se
 pub unsafe extern "C" fn SSL_CTX_sess_get_remove_cb(ctx: *mut SSL_CTX) -> RemoveSessionCb {
     guard(None, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        unsafe { handle::ctx(ctx) }.and_then(|c| c.callbacks.remove.get())
+        unsafe { handle::ctx(ctx) }.map(|c| c.callbacks.remove.get())
     })
 }
 
@@ -269,10 +270,11 @@ pub unsafe extern "C" fn SSL_CTX_sess_get_remove_cb(ctx: *mut SSL_CTX) -> Remove
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_CTX_sess_set_get_cb(ctx: *mut SSL_CTX, get_session_cb: GetSessionCb) {
     guard((), || {
-        // SAFETY: the caller holds a reference on a non-NULL `ctx`; the slot holds fn pointers.
-        if let Some(c) = unsafe { handle::ctx(ctx) } {
-            unsafe { c.callbacks.get.set(get_session_cb) };
-        }
+        // SAFETY: the caller holds a reference on a non-NULL `ctx`.
+        let c = unsafe { handle::ctx(ctx) }?;
+        // SAFETY: the slot holds extern "C" fn pointers.
+        unsafe { c.callbacks.get.set(get_session_cb) };
+        Some(())
     })
 }
 
@@ -283,6 +285,6 @@ pub unsafe extern "C" fn SSL_CTX_sess_set_get_cb(ctx: *mut SSL_CTX, get_session_
 pub unsafe extern "C" fn SSL_CTX_sess_get_get_cb(ctx: *mut SSL_CTX) -> GetSessionCb {
     guard(None, || {
         // SAFETY: the caller holds a reference on a non-NULL `ctx`.
-        unsafe { handle::ctx(ctx) }.and_then(|c| c.callbacks.get.get())
+        unsafe { handle::ctx(ctx) }.map(|c| c.callbacks.get.get())
     })
 }

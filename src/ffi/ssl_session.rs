@@ -4,11 +4,12 @@ use std::os::raw::{c_int, c_long, c_uchar, c_uint};
 use std::sync::Arc;
 
 use crate::core::key::Bytes32;
-use crate::core::session::Session;
+use crate::core::session::{Session, MAX_MASTER_KEY_LENGTH};
 
-use super::handle::{self, guard};
+use super::handle;
 pub use super::types::SSL_SESSION;
 use crate::core::key::MAX_ID_LENGTH;
+use crate::guard::guard;
 
 /// Creates a session with one reference: version 0, empty id, time now, timeout 304 s. It is
 /// not resumable until it has an id. Free with `SSL_SESSION_free`. Never NULL.
@@ -16,7 +17,7 @@ use crate::core::key::MAX_ID_LENGTH;
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn SSL_SESSION_new() -> *mut SSL_SESSION {
-    guard(std::ptr::null_mut(), || handle::session_into_raw(Arc::new(Session::new(handle::now()))))
+    guard(std::ptr::null_mut(), || Some(handle::session_into_raw(Arc::new(Session::new(handle::now())))))
 }
 
 /// Takes another reference. Returns 1, or 0 when `ses` is NULL.
@@ -26,9 +27,9 @@ pub extern "C" fn SSL_SESSION_new() -> *mut SSL_SESSION {
 pub unsafe extern "C" fn SSL_SESSION_up_ref(ses: *mut SSL_SESSION) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `ses`.
-        let Some(s) = (unsafe { handle::session_clone(ses) }) else { return 0 };
+        let s = unsafe { handle::session_clone(ses) }?;
         let _ = handle::session_into_raw(s);
-        1
+        Some(1)
     })
 }
 
@@ -42,6 +43,7 @@ pub unsafe extern "C" fn SSL_SESSION_free(ses: *mut SSL_SESSION) {
     guard((), || {
         // SAFETY: the caller gives up its reference (or passes NULL).
         drop(unsafe { handle::session_adopt(ses) });
+        Some(())
     })
 }
 
@@ -55,16 +57,17 @@ pub unsafe extern "C" fn SSL_SESSION_free(ses: *mut SSL_SESSION) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get_id(s: *const SSL_SESSION, len: *mut c_uint) -> *const c_uchar {
     guard(std::ptr::null(), || {
-        // SAFETY: the caller holds a reference on a non-NULL `s`; `len` is NULL or writable.
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
         let Some(s) = (unsafe { handle::session(s) }) else {
+            // SAFETY: `len` is NULL or writable.
             unsafe { handle::write_out(len, 0) };
-            return std::ptr::null();
+            return None;
         };
-        s.read(|f| {
-            // SAFETY: as above.
+        Some(s.read(|f| {
+            // SAFETY: `len` is NULL or writable.
             unsafe { handle::write_out(len, f.id.len() as c_uint) };
             f.id.buffer().as_ptr()
-        })
+        }))
     })
 }
 
@@ -77,16 +80,14 @@ pub unsafe extern "C" fn SSL_SESSION_get_id(s: *const SSL_SESSION, len: *mut c_u
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set1_id(s: *mut SSL_SESSION, sid: *const c_uchar, sid_len: c_uint) -> c_int {
     guard(0, || {
-        // SAFETY: the caller holds a reference on a non-NULL `s`; `sid` has `sid_len` bytes.
-        let (Some(s), Some(id)) =
-            (unsafe { handle::session(s) }, unsafe { handle::bytes(sid, sid_len as usize, MAX_ID_LENGTH) })
-        else {
-            return 0;
-        };
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        let s = unsafe { handle::session(s) }?;
+        // SAFETY: a non-NULL `sid` has `sid_len` bytes.
+        let id = unsafe { handle::bytes(sid, sid_len as usize, MAX_ID_LENGTH) }?;
         // Copied before the session is locked: `sid` may point into the session itself.
-        let Some(id) = Bytes32::new(id) else { return 0 };
+        let id = Bytes32::new(id)?;
         s.update(|f| f.id = id);
-        1
+        Some(1)
     })
 }
 
@@ -99,16 +100,17 @@ pub unsafe extern "C" fn SSL_SESSION_set1_id(s: *mut SSL_SESSION, sid: *const c_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_get0_id_context(s: *const SSL_SESSION, len: *mut c_uint) -> *const c_uchar {
     guard(std::ptr::null(), || {
-        // SAFETY: the caller holds a reference on a non-NULL `s`; `len` is NULL or writable.
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
         let Some(s) = (unsafe { handle::session(s) }) else {
+            // SAFETY: `len` is NULL or writable.
             unsafe { handle::write_out(len, 0) };
-            return std::ptr::null();
+            return None;
         };
-        s.read(|f| {
-            // SAFETY: as above.
+        Some(s.read(|f| {
+            // SAFETY: `len` is NULL or writable.
             unsafe { handle::write_out(len, f.sid_ctx.len() as c_uint) };
             f.sid_ctx.buffer().as_ptr()
-        })
+        }))
     })
 }
 
@@ -124,15 +126,13 @@ pub unsafe extern "C" fn SSL_SESSION_set1_id_context(
     sid_ctx_len: c_uint,
 ) -> c_int {
     guard(0, || {
-        // SAFETY: the caller holds a reference on a non-NULL `s`; `sid_ctx` has the bytes.
-        let (Some(s), Some(v)) =
-            (unsafe { handle::session(s) }, unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) })
-        else {
-            return 0;
-        };
-        let Some(v) = Bytes32::new(v) else { return 0 };
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        let s = unsafe { handle::session(s) }?;
+        // SAFETY: a non-NULL `sid_ctx` has `sid_ctx_len` bytes.
+        let v = unsafe { handle::bytes(sid_ctx, sid_ctx_len as usize, MAX_ID_LENGTH) }?;
+        let v = Bytes32::new(v)?;
         s.update(|f| f.sid_ctx = v);
-        1
+        Some(1)
     })
 }
 
@@ -143,7 +143,7 @@ pub unsafe extern "C" fn SSL_SESSION_set1_id_context(
 pub unsafe extern "C" fn SSL_SESSION_get_time(s: *const SSL_SESSION) -> c_long {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        unsafe { handle::session(s) }.map_or(0, |s| s.read(|f| f.time) as c_long)
+        unsafe { handle::session(s) }.map(|s| s.read(|f| f.time) as c_long)
     })
 }
 
@@ -156,9 +156,9 @@ pub unsafe extern "C" fn SSL_SESSION_get_time(s: *const SSL_SESSION) -> c_long {
 pub unsafe extern "C" fn SSL_SESSION_set_time(s: *mut SSL_SESSION, t: c_long) -> c_long {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        let s = unsafe { handle::session(s) }?;
         s.update_expiry(|f| f.time = t as i64);
-        t
+        Some(t)
     })
 }
 
@@ -169,7 +169,7 @@ pub unsafe extern "C" fn SSL_SESSION_set_time(s: *mut SSL_SESSION, t: c_long) ->
 pub unsafe extern "C" fn SSL_SESSION_get_timeout(s: *const SSL_SESSION) -> c_long {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        unsafe { handle::session(s) }.map_or(0, |s| s.read(|f| f.timeout) as c_long)
+        unsafe { handle::session(s) }.map(|s| s.read(|f| f.timeout) as c_long)
     })
 }
 
@@ -182,12 +182,12 @@ pub unsafe extern "C" fn SSL_SESSION_get_timeout(s: *const SSL_SESSION) -> c_lon
 pub unsafe extern "C" fn SSL_SESSION_set_timeout(s: *mut SSL_SESSION, t: c_long) -> c_long {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        let s = unsafe { handle::session(s) }?;
         if t < 0 {
-            return 0;
+            return None;
         }
         s.update_expiry(|f| f.timeout = t as i64);
-        1
+        Some(1)
     })
 }
 
@@ -199,7 +199,7 @@ pub unsafe extern "C" fn SSL_SESSION_set_timeout(s: *mut SSL_SESSION, t: c_long)
 pub unsafe extern "C" fn SSL_SESSION_is_resumable(s: *const SSL_SESSION) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        unsafe { handle::session(s) }.map_or(0, |s| c_int::from(s.is_resumable()))
+        unsafe { handle::session(s) }.map(|s| c_int::from(s.is_resumable()))
     })
 }
 
@@ -210,7 +210,7 @@ pub unsafe extern "C" fn SSL_SESSION_is_resumable(s: *const SSL_SESSION) -> c_in
 pub unsafe extern "C" fn SSL_SESSION_get_protocol_version(s: *const SSL_SESSION) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        unsafe { handle::session(s) }.map_or(0, |s| s.read(|f| f.version))
+        unsafe { handle::session(s) }.map(|s| s.read(|f| f.version))
     })
 }
 
@@ -222,9 +222,9 @@ pub unsafe extern "C" fn SSL_SESSION_get_protocol_version(s: *const SSL_SESSION)
 pub unsafe extern "C" fn SSL_SESSION_set_protocol_version(s: *mut SSL_SESSION, version: c_int) -> c_int {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
+        let s = unsafe { handle::session(s) }?;
         s.update(|f| f.version = version);
-        1
+        Some(1)
     })
 }
 
@@ -237,20 +237,20 @@ pub unsafe extern "C" fn SSL_SESSION_set_protocol_version(s: *mut SSL_SESSION, v
 pub unsafe extern "C" fn SSL_SESSION_get_master_key(s: *const SSL_SESSION, out: *mut c_uchar, outlen: usize) -> usize {
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `s`.
-        let Some(s) = (unsafe { handle::session(s) }) else { return 0 };
-        s.read(|f| {
+        let s = unsafe { handle::session(s) }?;
+        if outlen != 0 && out.is_null() {
+            return None;
+        }
+        Some(s.read(|f| {
             let key = f.master_key();
             if outlen == 0 {
                 return key.len();
-            }
-            if out.is_null() {
-                return 0;
             }
             let n = outlen.min(key.len());
             // SAFETY: `out` is writable for `outlen >= n` bytes per the caller's contract.
             unsafe { handle::write_bytes(out, &key[..n]) };
             n
-        })
+        }))
     })
 }
 
@@ -261,16 +261,14 @@ pub unsafe extern "C" fn SSL_SESSION_get_master_key(s: *const SSL_SESSION, out: 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SSL_SESSION_set1_master_key(s: *mut SSL_SESSION, in_: *const c_uchar, len: usize) -> c_int {
     guard(0, || {
-        // SAFETY: the caller holds a reference on a non-NULL `s`; `in_` has `len` bytes.
-        let (Some(s), Some(key)) = (unsafe { handle::session(s) }, unsafe {
-            handle::bytes(in_, len, crate::core::session::MAX_MASTER_KEY_LENGTH)
-        }) else {
-            return 0;
-        };
-        if key.len() > crate::core::session::MAX_MASTER_KEY_LENGTH {
-            return 0;
+        // SAFETY: the caller holds a reference on a non-NULL `s`.
+        let s = unsafe { handle::session(s) }?;
+        // SAFETY: a non-NULL `in_` has `len` bytes.
+        let key = unsafe { handle::bytes(in_, len, MAX_MASTER_KEY_LENGTH) }?;
+        if key.len() > MAX_MASTER_KEY_LENGTH {
+            return None;
         }
         let key = key.to_vec();
-        c_int::from(s.update(|f| f.set_master_key(&key)))
+        Some(c_int::from(s.update(|f| f.set_master_key(&key))))
     })
 }

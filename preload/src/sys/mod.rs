@@ -10,7 +10,6 @@
 //! host's callbacks); `entry` stands apart (a macro for the exports).
 
 use std::ffi::c_int;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub mod entry;
 pub mod libssl;
@@ -18,12 +17,9 @@ pub mod loader;
 pub mod objects;
 pub mod session;
 
-/// Runs `f`, returning `fail` if it panics: no panic unwinds into the host. (The main crate's
-/// `ffi::handle::guard` is the same, but it is built only with the `capi` feature, which the
-/// preload leaves out so that none of the library's own `SSL_*` exports are linked in.)
-pub fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fail)
-}
+// Runs `f`, returning `fail` if it panics: no panic unwinds into the host. The main crate's
+// panic boundary (`sesscache::guard`, built without the `capi` feature too).
+pub use sesscache::guard::catch as guard;
 
 /// Borrows `len` bytes at `p` (a session id from libssl or the host).
 ///
