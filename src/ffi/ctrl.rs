@@ -6,7 +6,7 @@ use std::os::raw::{c_int, c_long, c_void};
 use crate::core::stats::Stat;
 
 use super::handle;
-use super::ssl_ctx::SSL_CTX;
+use super::types::SSL_CTX;
 use crate::abi::*;
 use crate::guard::guard;
 

@@ -8,7 +8,7 @@ use crate::core::session::Session;
 use crate::core::time;
 
 use super::handle;
-use super::ssl_session::SSL_SESSION;
+use super::types::SSL_SESSION;
 use crate::guard::guard;
 
 /// Encodes `in_` in OpenSSL 3.0's `SSL_SESSION_ASN1` layout, byte for byte what OpenSSL 3.0

@@ -9,7 +9,7 @@ use crate::core::session::LIVE_SESSIONS;
 
 use super::callbacks::Hooks;
 use super::handle;
-use super::ssl::SSL;
+use super::types::SSL;
 use crate::guard::guard;
 
 /// The library version, "MAJOR.MINOR.PATCH" (a static string; never NULL). Equals

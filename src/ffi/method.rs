@@ -1,9 +1,6 @@
 //! `SSL_METHOD`: the three TLS methods. They only decide an `SSL`'s initial role.
 
-/// A TLS method. Static; never freed.
-pub struct SSL_METHOD {
-    pub(crate) server_role: bool,
-}
+pub use super::types::SSL_METHOD;
 
 static TLS_ANY: SSL_METHOD = SSL_METHOD { server_role: true };
 static TLS_SERVER: SSL_METHOD = SSL_METHOD { server_role: true };

@@ -13,9 +13,7 @@ use crate::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore, DEFA
 
 use super::callbacks::removal_keeps_external;
 use super::handle;
-use super::ssl::SSL;
-use super::ssl_ctx::SSL_CTX;
-use super::ssl_session::SSL_SESSION;
+use super::types::{SSL, SSL_CTX, SSL_SESSION};
 use crate::core::key::MAX_ID_LENGTH;
 use crate::guard::guard;
 

@@ -9,8 +9,7 @@ use once_cell::sync::Lazy;
 use crate::core::cipher::{self, Cipher, CIPHERS};
 
 use super::handle;
-use super::ssl::SSL;
-use super::ssl_session::SSL_SESSION;
+use super::types::{SSL, SSL_SESSION};
 use crate::guard::guard;
 
 /// The C name of [`Cipher`]: always a pointer into a static table, never freed.

@@ -8,9 +8,10 @@ use crate::core::key::Bytes32;
 
 use super::callbacks::Hooks;
 use super::handle::{self, Counted};
-use super::method::SSL_METHOD;
 pub use super::types::SSL_CTX;
-use super::types::{CallbackSlots, GetSessionCb, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB, SSL_SESSION};
+use super::types::{
+    CallbackSlots, GetSessionCb, NewSessionCb, RemoveSessionCb, GEN_SESSION_CB, SSL_METHOD, SSL_SESSION,
+};
 use crate::core::key::MAX_ID_LENGTH;
 use crate::guard::guard;
 

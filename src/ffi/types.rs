@@ -1,5 +1,6 @@
-//! The C objects as Rust types (`SSL_CTX`, `SSL`, `SSL_SESSION`) and OpenSSL's callback types:
-//! what the export modules share. Each export module re-exports its own object's type.
+//! The C objects as Rust types (`SSL_METHOD`, `SSL_CTX`, `SSL`, `SSL_SESSION`) and OpenSSL's
+//! callback types: what the export modules share. Each export module re-exports its own
+//! object's type.
 
 use std::os::raw::{c_int, c_uchar, c_uint};
 use std::sync::atomic::AtomicUsize;
@@ -9,6 +10,11 @@ use crate::core::handshake::Conn;
 use crate::core::session::{Session, SessionRef};
 
 use super::handle::{CtxRef, FnSlot};
+
+/// A TLS method. Static; never freed.
+pub struct SSL_METHOD {
+    pub(crate) server_role: bool,
+}
 
 /// A context: the cache state, its callbacks and the C reference count.
 pub struct SSL_CTX {
