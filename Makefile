@@ -14,7 +14,7 @@ REL     := target/release
 SONAME   = $(shell readelf -d $(REL)/libsesscache.so 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
 CT      := target/ct
 
-.PHONY: all lib soname-link soname-known demo test lint header-drift check check-ci check-header clean fuzz-d2i
+.PHONY: all lib soname-link soname-known demo test lint header-drift check check-ci check-tools check-header clean fuzz-d2i
 
 all: lib
 
@@ -61,11 +61,14 @@ lint:
 test: lib
 	./scripts/test.sh
 
-# Fuzzes d2i_SSL_SESSION for a minute (needs the nightly toolchain; installs cargo-fuzz).
+# The gates' nightly, named in rust-toolchain.toml.
+NIGHTLY := $(shell sed -n 's/^\# nightly = "\(.*\)"$$/\1/p' rust-toolchain.toml)
+
+# Fuzzes d2i_SSL_SESSION for a minute (needs the pinned nightly; installs cargo-fuzz).
 FUZZ_TIME ?= 60
 fuzz-d2i:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && $(CARGO) +nightly fuzz run d2i -- -max_total_time=$(FUZZ_TIME)
+	cd fuzz && $(CARGO) +$(NIGHTLY) fuzz run d2i -- -max_total_time=$(FUZZ_TIME)
 
 # The reliability gates at full length (see scripts/check.sh and docs/reliability.md).
 check:
@@ -74,6 +77,10 @@ check:
 # The bounded version CI runs: each fuzzer 60 s, the stress test 30 s.
 check-ci:
 	./scripts/check.sh ci
+
+# Which tools of the gates are missing here, each with the command that installs it.
+check-tools:
+	./scripts/check.sh tools
 
 clean:
 	$(CARGO) clean

@@ -5,9 +5,11 @@
 #
 #   scripts/check.sh full    # make check: every gate at full length
 #   scripts/check.sh ci      # make check-ci: bounded (each fuzzer 60 s, stress 30 s)
+#   scripts/check.sh tools   # make check-tools: only say which tools are missing
 #
-# Needs the nightly toolchain with miri and rust-src, cargo-fuzz, valgrind and gcc's
-# sanitizer runtimes (.ci/run installs them). Durations can be overridden with
+# Needs the nightly named in rust-toolchain.toml with miri and rust-src, cargo-fuzz, valgrind
+# and gcc's sanitizer runtimes (.ci/run installs them); a gate whose tool is missing fails with
+# the name of the tool and the command that installs it. Durations can be overridden with
 # CHECK_FUZZ_SECS and CHECK_STRESS_SECS.
 set -u
 . "$(dirname "$0")/common.sh"
@@ -15,23 +17,71 @@ MODE=${1:-full}
 case "$MODE" in
   full) FUZZ_SECS=${CHECK_FUZZ_SECS:-300}; STRESS_SECS=${CHECK_STRESS_SECS:-120}; MODEL_SEQS=20000 ;;
   ci)   FUZZ_SECS=${CHECK_FUZZ_SECS:-60};  STRESS_SECS=${CHECK_STRESS_SECS:-30};  MODEL_SEQS=3000 ;;
-  *) echo "usage: $0 full|ci" >&2; exit 2 ;;
+  tools) ;;
+  *) echo "usage: $0 full|ci|tools" >&2; exit 2 ;;
 esac
 STRESS_OPS=1000000
 OUT=target/check
 mkdir -p "$OUT/asan" "$OUT/plain"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 HOST=$(rustc -vV | sed -n 's/^host: //p')
+# The gates' nightly: the one rust-toolchain.toml names.
+NIGHTLY=$(sed -n 's/^# nightly = "\(.*\)"$/\1/p' rust-toolchain.toml)
 pass=0
 fail=0
 failed=()
 started=$(date +%s)
 
-step() { # step NAME COMMAND...
+# ---- What the gates need ---------------------------------------------------------------------
+has_nightly() { rustup toolchain list 2>/dev/null | grep -q "^$NIGHTLY\(-\| \|$\)"; }
+# missing TOOL...: for each tool that is not installed, one line naming it and the command that
+# installs it; false when any is missing.
+missing() {
+  local out rc=0
+  out=$(missing_lines "$@") || rc=1
+  [ -z "$out" ] || printf '%s\n' "$out" | awk '!seen[$0]++'
+  return $rc
+}
+missing_lines() {
+  local t rc=0 gcc_major
+  for t in "$@"; do
+    case $t in
+      nightly)
+        has_nightly ||
+          { echo "missing: the $NIGHTLY toolchain: rustup toolchain install $NIGHTLY --profile minimal --component miri,rust-src"; rc=1; } ;;
+      miri | rust-src)
+        if ! has_nightly; then
+          missing_lines nightly || rc=1
+        elif ! rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q "^$t"; then
+          echo "missing: $t for $NIGHTLY: rustup component add --toolchain $NIGHTLY $t"; rc=1
+        fi ;;
+      cargo-fuzz)
+        command -v cargo-fuzz >/dev/null ||
+          { echo "missing: cargo-fuzz: cargo install cargo-fuzz --locked"; rc=1; } ;;
+      valgrind)
+        command -v valgrind >/dev/null || { echo "missing: valgrind: apt-get install valgrind"; rc=1; } ;;
+      sanitizers)
+        gcc_major=$($CC -dumpversion 2>/dev/null | cut -d. -f1)
+        echo 'int main(void){return 0;}' | $CC -x c -fsanitize=address,undefined -o /dev/null - >/dev/null 2>&1 ||
+          { echo "missing: gcc's ASan and UBSan runtimes: apt-get install libgcc-${gcc_major:-12}-dev"; rc=1; } ;;
+    esac
+  done
+  return $rc
+}
+
+step() { # step NAME [NEEDS TOOL... --] COMMAND...
   local name=$1; shift
-  local log="$OUT/$name.log" t0
+  local log="$OUT/$name.log" t0 needs=()
+  if [ "$1" = NEEDS ]; then
+    shift
+    while [ "$1" != "--" ]; do needs+=("$1"); shift; done
+    shift
+  fi
   t0=$(date +%s)
-  if "$@" >"$log" 2>&1; then
+  if ! missing "${needs[@]}" >"$log" 2>&1; then
+    fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name (not run)"
+    sed 's/^/     /' "$log"
+  elif "$@" >"$log" 2>&1; then
     pass=$((pass + 1)); echo "ok   $name ($(( $(date +%s) - t0 )) s)"
   else
     fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name ($(( $(date +%s) - t0 )) s)"
@@ -39,14 +89,20 @@ step() { # step NAME COMMAND...
   fi
 }
 
+if ! missing nightly miri rust-src cargo-fuzz valgrind sanitizers >"$OUT/missing.txt"; then
+  echo "Some gates cannot run here:"; sed 's/^/  /' "$OUT/missing.txt"
+  [ "$MODE" = tools ] && exit 1
+fi
+if [ "$MODE" = tools ]; then echo "every tool of the gates is installed ($NIGHTLY with miri and rust-src)"; exit 0; fi
+
 # ---- Miri: the core's unit tests and the Rust tests that call the ABI ----------------------
 # Isolation is off for the clock (time::now) and getrandom; sizes shrink under cfg(miri).
 # The Redis client (feature `redis`) talks to sockets, which Miri cannot run: left out.
 miri() {
   MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" \
-    timeout 1500 cargo +nightly miri test --locked -p sesscache --no-default-features --features capi --lib --test core_model --test abi_fuzz --test stress
+    timeout 1500 cargo "+$NIGHTLY" miri test --locked -p sesscache --no-default-features --features capi --lib --test core_model --test abi_fuzz --test stress
 }
-step miri miri
+step miri NEEDS nightly miri rust-src -- miri
 
 # ---- The C programs under ASan+UBSan, then under valgrind ----------------------------------
 step build-lib make -s lib
@@ -73,14 +129,14 @@ run_all() {
   done
   return $st
 }
-step build-c-asan build_c "$OUT/asan" "$SAN"
+step build-c-asan NEEDS sanitizers -- build_c "$OUT/asan" "$SAN"
 run_asan() {
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_all "$OUT/asan"
 }
-step c-asan-ubsan run_asan
+step c-asan-ubsan NEEDS sanitizers -- run_asan
 step build-c-plain build_c "$OUT/plain" ""
-step c-valgrind run_all "$OUT/plain" valgrind -q --error-exitcode=1 --leak-check=full \
+step c-valgrind NEEDS valgrind -- run_all "$OUT/plain" valgrind -q --error-exitcode=1 --leak-check=full \
   --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
 # ---- Stress: >= 1 M operations on 4 threads, natively and under TSan -----------------------
@@ -92,10 +148,10 @@ step stress stress_native
 stress_tsan() {
   RUSTFLAGS="-Zsanitizer=thread" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     SESSCACHE_STRESS_OPS=$STRESS_OPS SESSCACHE_STRESS_SECS=$STRESS_SECS \
-    timeout $((STRESS_SECS * 6 + 1200)) cargo +nightly test -Zbuild-std --target "$HOST" --target-dir target/tsan \
+    timeout $((STRESS_SECS * 6 + 1200)) cargo "+$NIGHTLY" test -Zbuild-std --target "$HOST" --target-dir target/tsan \
     --release -p sesscache --test stress -- --nocapture
 }
-step stress-tsan stress_tsan
+step stress-tsan NEEDS nightly rust-src -- stress_tsan
 
 # ---- The seeded fuzzers: the ABI model and the core model ----------------------------------
 abi_seeded() {
@@ -111,12 +167,12 @@ step core-model core_seeded
 # ---- cargo-fuzz (libFuzzer + ASan) ---------------------------------------------------------
 fuzz() { # fuzz TARGET
   mkdir -p "fuzz/corpus/$1"
-  (cd fuzz && timeout $((FUZZ_SECS + 900)) cargo +nightly fuzz run "$1" -- \
+  (cd fuzz && timeout $((FUZZ_SECS + 900)) cargo "+$NIGHTLY" fuzz run "$1" -- \
     -max_total_time="$FUZZ_SECS" -rss_limit_mb=4096 -max_len=4096 -print_final_stats=1)
 }
-step fuzz-core-ops fuzz core_ops
-step fuzz-abi fuzz abi
-step fuzz-d2i fuzz d2i
+step fuzz-core-ops NEEDS nightly cargo-fuzz -- fuzz core_ops
+step fuzz-abi NEEDS nightly cargo-fuzz -- fuzz abi
+step fuzz-d2i NEEDS nightly cargo-fuzz -- fuzz d2i
 
 # ---- Figures ---------------------------------------------------------------------------------
 seeded=$(sed -n 's/^abi-fuzz-calls //p' "$OUT/abi-fuzz.log" | tail -n1)

@@ -42,11 +42,14 @@ unsafe extern "C" fn get_from_test(
     len: c_int,
     copy: *mut c_int,
 ) -> *mut SSL_SESSION {
+    // SAFETY: the library passes a readable and writable `copy` for the call.
     GET_SEEN.with(|g| g.borrow_mut().push((unsafe { *copy }, len)));
     let ret = GET_RET.get();
     if !ret.is_null() && GET_TRANSFER.get() {
         // Hand over a reference of our own.
+        // SAFETY: `ret` is a live session the test holds a reference on.
         assert_eq!(unsafe { SSL_SESSION_up_ref(ret) }, 1);
+        // SAFETY: `copy` is writable for the call.
         unsafe { *copy = 0 };
     }
     ret

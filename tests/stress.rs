@@ -58,7 +58,7 @@ fn free_ptr(p: usize) {
 /// callback frees a session.
 unsafe extern "C" fn new_cb(_ssl: *mut SSL, sess: *mut SSL_SESSION) -> c_int {
     CALLBACKS.fetch_add(1, Ordering::Relaxed);
-    if rnd() % 2 == 0 {
+    if rnd().is_multiple_of(2) {
         return 0;
     }
     let old = {
@@ -83,11 +83,12 @@ unsafe extern "C" fn get_cb(_ssl: *mut SSL, id: *const c_uchar, len: c_int, copy
         // SAFETY: stored sessions are live while the store's lock is held; ids of stored
         // sessions are never changed, so reading the bytes is race-free.
         let got = unsafe { SSL_SESSION_get_id(p as *mut SSL_SESSION, &mut n) };
+        // SAFETY: `got` points to the `n` bytes of that id, stable as said above.
         if n as usize == want.len() && unsafe { std::slice::from_raw_parts(got, n as usize) } == want {
             GET_HITS.fetch_add(1, Ordering::Relaxed);
             // SAFETY: live (we hold the store's lock).
             unsafe { SSL_SESSION_up_ref(p as *mut SSL_SESSION) };
-            if rnd() % 2 == 0 {
+            if rnd().is_multiple_of(2) {
                 // The new reference goes to the library.
                 // SAFETY: `copy` is writable for the call.
                 unsafe { *copy = 0 };

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let calls = abi_model::run(&mut core_model::Bytes(data));
     let total = CALLS.fetch_add(calls, Ordering::Relaxed) + calls;
     let n = INPUTS.fetch_add(1, Ordering::Relaxed) + 1;
-    if n.is_power_of_two() || n % 10_000 == 0 {
+    if n.is_power_of_two() || n.is_multiple_of(10_000) {
         eprintln!("abi: {total} calls in {n} inputs");
     }
 });

@@ -24,7 +24,7 @@ impl spin::RelaxStrategy for SpinThenYield {
             c.set(n);
             n
         });
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             std::thread::yield_now();
         } else {
             std::hint::spin_loop();

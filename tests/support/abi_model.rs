@@ -386,7 +386,7 @@ impl<'s, S: Source> Fuzz<'s, S> {
     }
 
     fn maybe_null_ctx(&mut self, b: u8) -> *mut SSL_CTX {
-        if b % 11 == 0 {
+        if b.is_multiple_of(11) {
             std::ptr::null_mut()
         } else {
             self.mctx
@@ -509,13 +509,14 @@ impl<'s, S: Source> Fuzz<'s, S> {
                 let (s, w) = (self.slot()?, self.b()?);
                 let p = self.ptr(s);
                 self.calls += 1;
-                // SAFETY: NULL or a session we hold.
                 if w % 2 == 0 {
+                    // SAFETY: NULL or a session we hold.
                     assert_eq!(unsafe { SSL_SESSION_up_ref(p) }, c_int::from(s.is_some()), "up_ref");
                     if let Some(i) = s {
                         self.m.slots[i].as_mut().unwrap().ours += 1;
                     }
                 } else {
+                    // SAFETY: NULL or a session we hold, whose reference we give up.
                     unsafe { SSL_SESSION_free(p) };
                     if let Some(i) = s {
                         self.m.slots[i].as_mut().unwrap().ours -= 1;
@@ -540,6 +541,7 @@ impl<'s, S: Source> Fuzz<'s, S> {
                 let ok = s.is_some() && len <= 32 && (!null || len == 0);
                 assert_eq!(r, c_int::from(ok), "set1_id(len {len}, null {null})");
                 let v = if w % 2 == 0 { TLS1_2_VERSION } else { TLS1_3_VERSION };
+                // SAFETY: NULL or a session we hold.
                 let r = unsafe { SSL_SESSION_set_protocol_version(p, v) };
                 assert_eq!(r, c_int::from(s.is_some()), "set_protocol_version");
                 if let Some(i) = s {
