@@ -30,11 +30,8 @@ use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use parking_lot::RwLock;
 
-use super::entry::Cacheable;
+use super::entry::{Cacheable, Listing};
 use super::key::{KeyHasher, SessionKey};
-// The preload names `core::cache::Listing` in code its rewrite replaces; the type lives in
-// `core::entry`.
-pub use super::entry::Listing;
 use super::sync::{OrderLock, Own};
 use super::time::Expiry;
 pub use few::Few;
