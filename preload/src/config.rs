@@ -19,7 +19,7 @@ pub struct Config {
     pub timeout: Option<i64>,
     /// `SESSCACHE_MODE`: the cache mode of every context, whatever the host sets.
     pub mode: Option<u32>,
-    /// `SESSCACHE_STATS`: where the counters of every context are written.
+    /// `SESSCACHE_STATS`: the directory where each process writes its contexts' counters.
     pub stats: Option<PathBuf>,
     /// `SESSCACHE_LOG=1`: one stderr line per cache event.
     pub log: bool,
@@ -78,7 +78,7 @@ impl Config {
         }
         if let Some(v) = get("SESSCACHE_STATS") {
             if v.is_empty() {
-                bad("SESSCACHE_STATS", &v, "expected a file name");
+                bad("SESSCACHE_STATS", &v, "expected a directory");
             } else {
                 cfg.stats = Some(PathBuf::from(v));
             }

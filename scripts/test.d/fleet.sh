@@ -49,6 +49,7 @@ server() {
   local name=$1 n=$2 envs=() port; shift 2
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
   port=$(free_port)
+  mkdir -p "$D/$name.stats"
   env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/$name.stats" "${envs[@]}" timeout 120 openssl s_server \
     -accept "127.0.0.1:$port" -cert "$D/cert.pem" -key "$D/key.pem" -no_ticket -www -naccept "$n" "$@" \
     </dev/null >"$D/$name.out" 2>"$D/$name.err" &
@@ -68,7 +69,9 @@ client() {
   local port; port=$(eval echo "\$PORT_$1"); shift
   timeout 30 openssl s_client -connect "127.0.0.1:$port" -tls1_2 "$@" </dev/null 2>&1 | grep -E '^(New|Reused), ' | head -n1 || true
 }
-redis_line() { grep '^redis ' "$D/$1.stats"; }
+# stats_lines NAME: the server's SESSCACHE_STATS directory as one key=value line per context.
+stats_lines() { python3 scripts/servers/stats.py lines "$D/$1.stats"; }
+redis_line() { stats_lines "$1" | grep '^redis '; }
 # The Redis key of the session in a PEM file written by s_client -sess_out, under s_server's
 # default sid_ctx (the int 1).
 key_of() { echo "sesscache:01000000:$(openssl sess_id -in "$1" -noout -text | sed -n 's/^ *Session-ID: //p' | tr A-F a-f)"; }
@@ -91,16 +94,16 @@ echo "A: $a"; echo "B: $b"; echo "A again: $a2"
 keys=$(cli --scan --pattern 'sesscache:*')
 echo "redis keys: $keys"
 done_server A; done_server B
-echo "A stats: $(grep '^ctx=' "$D/A.stats" | head -n1)"
+echo "A stats: $(stats_lines A | grep '^ctx=' | head -n1)"
 echo "A stats: $(redis_line A)"
-echo "B stats: $(grep '^ctx=' "$D/B.stats" | head -n1)"
+echo "B stats: $(stats_lines B | grep '^ctx=' | head -n1)"
 echo "B stats: $(redis_line B)"
 check '[[ "$a" == New,* ]] && reused "$b"' "fleet: server B resumes server A's session (Reused)"
 check 'reused "$a2"' "fleet: server A resumes its own session from its internal cache"
 check '[ "$(echo "$keys" | grep -c "^sesscache:01000000:")" = 1 ]' "one key, under s_server's sid_ctx"
 check '[ "$(stat_of A stores)" = 1 ] && [ "$(stat_of A hits)" = 0 ]' "A stored 1 session in Redis"
 check '[ "$(stat_of B hits)" = 1 ] && [ "$(stat_of B corrupt)" = 0 ] && [ "$(stat_of B errors)" = 0 ]' "B: 1 Redis hit"
-check 'grep -qE "^ctx=[0-9]+ .* accept_good=1 .* hits=1 cb_hits=1 misses=1 .*" "$D/B.stats"' \
+check 'stats_lines B | grep -qE "^ctx=[0-9]+ .* accept_good=1 .* hits=1 cb_hits=1 misses=1 .*"' \
   "B: the resumption is a cb_hit after an internal miss"
 
 echo "== per-connection sid_ctx (s_server -context): another service does not see the session"
@@ -119,9 +122,9 @@ server G 2 SESSCACHE_REDIS="$URL" "$M" -- ; server H 1 SESSCACHE_REDIS="$URL" "$
 g=$(client G -sess_out "$D/s3.pem"); h=$(client H -sess_in "$D/s3.pem"); g2=$(client G -sess_in "$D/s3.pem")
 echo "G: $g"; echo "H: $h"; echo "G again: $g2"
 done_server G; done_server H
-echo "G stats: $(grep '^ctx=' "$D/G.stats" | head -n1)"
+echo "G stats: $(stats_lines G | grep '^ctx=' | head -n1)"
 check 'reused "$h" && reused "$g2"' "NO_INTERNAL_STORE: both servers resume through Redis"
-check 'grep -qE "^ctx=[0-9]+ live=0 number=0 .* hits=1 cb_hits=1 " "$D/G.stats"' "G: nothing cached internally, 1 cb_hit"
+check 'stats_lines G | grep -qE "^ctx=[0-9]+ live=0 number=0 .* hits=1 cb_hits=1 "' "G: nothing cached internally, 1 cb_hit"
 
 echo "== a program whose mode is SERVER|NO_INTERNAL_STORE, without callbacks, stores nothing (nginx: ssl_session_cache none)"
 # shellcheck disable=SC2086
@@ -197,6 +200,6 @@ server K 1 SESSCACHE_REDIS="http://127.0.0.1:$RPORT/" --
 k=$(client K)
 done_server K
 cat "$D/K.err"
-check '[[ "$k" == New,* ]] && [ "$(grep -c SESSCACHE_REDIS "$D/K.err")" = 1 ] && ! grep -q "^redis " "$D/K.stats"' \
+check '[[ "$k" == New,* ]] && [ "$(grep -c SESSCACHE_REDIS "$D/K.err")" = 1 ] && ! stats_lines K | grep -q "^redis "' \
   "bad SESSCACHE_REDIS: one stderr line, no Redis tier"
 exit $fail

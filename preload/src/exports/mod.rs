@@ -114,6 +114,8 @@ unsafe extern "C" fn ssl_new(ctx: *mut SSL_CTX, ra: *const c_void) -> *mut SSL {
                 st.notice_bypass();
             }
         });
+        // A connection: its handshake shows in the statistics within a second.
+        guard((), report::tick);
     }
     p
 }
@@ -366,7 +368,8 @@ unsafe extern "C" fn get_trampoline<const L: usize>(
     let found = guard(None, || {
         st.notice_bypass();
         let found = st.lookup(s, id);
-        report::tick();
+        // Only a handshake asks: the process writes statistics from now on.
+        report::handshake();
         found
     });
     let Some(found) = found else { return ptr::null_mut() };
@@ -387,7 +390,7 @@ unsafe extern "C" fn new_trampoline<const L: usize>(ssl: *mut SSL, sess: *mut SS
     guard(0, || {
         st.notice_bypass();
         let r = st.new_session(s, &sess);
-        report::tick();
+        report::handshake();
         r
     })
 }
