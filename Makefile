@@ -1,6 +1,8 @@
 # sesscache: `make` builds the library and header, `make demo` shows it working,
 # `make test` runs every test and ends with "N passed, M failed" (`make lint` first);
 # `make lint` checks format, clippy, rustdoc, header drift and the layering in under a minute;
+# `make test-servers` runs the real-world matrix (nginx, haproxy, apache, CPython, Perl, fleet
+# mode; with and without the preload);
 # `make check` runs the reliability gates (Miri, sanitizers, valgrind, stress, fuzzers),
 # `make check-ci` a bounded run.
 
@@ -14,7 +16,7 @@ REL     := target/release
 SONAME   = $(shell readelf -d $(REL)/libsesscache.so 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
 CT      := target/ct
 
-.PHONY: all lib soname-link soname-known demo test lint header-drift check check-ci check-tools check-header clean fuzz-d2i
+.PHONY: all lib soname-link soname-known demo test test-servers lint header-drift check check-ci check-tools check-header clean fuzz-d2i
 
 all: lib
 
@@ -60,6 +62,11 @@ lint:
 
 test: lib
 	./scripts/test.sh
+
+# Servers and runtimes from Debian, each without and with the preload, compared (about a
+# minute; see scripts/test-servers.sh). CI runs it after `make test`.
+test-servers: lib
+	./scripts/test-servers.sh
 
 # The gates' nightly, named in rust-toolchain.toml.
 NIGHTLY := $(shell sed -n 's/^\# nightly = "\(.*\)"$$/\1/p' rust-toolchain.toml)
