@@ -45,7 +45,7 @@ const PERIOD_MS: i64 = 1000;
 /// Quiet periods after which the writer sleeps until the next tick.
 const LINGER_POLLS: u32 = 60;
 /// The longest a signal handler, or the exit, waits for a write.
-pub const SIGNAL_WAIT_MS: i64 = 1000;
+const SIGNAL_WAIT_MS: i64 = 1000;
 /// The signals after which the file is written before the program's own disposition runs.
 const SIGNALS: [c_int; 2] = [libc::SIGTERM, libc::SIGINT];
 /// Before the process is known to handshake, ticks look at its counters at most this often.
@@ -147,6 +147,7 @@ fn start_if_used() {
         // Without a thread the file is still written at exit.
         SPAWN_FAILED.store(true, Relaxed);
         STARTED.store(false, SeqCst);
+        pipes(false);
     }
 }
 
