@@ -125,4 +125,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        # A reader that stopped early (grep -q): not an error of ours.
+        sys.stdout = None
+        sys.exit(0)

@@ -69,8 +69,10 @@ client() {
   local port; port=$(eval echo "\$PORT_$1"); shift
   timeout 30 openssl s_client -connect "127.0.0.1:$port" -tls1_2 "$@" </dev/null 2>&1 | grep -E '^(New|Reused), ' | head -n1 || true
 }
-# stats_lines NAME: the server's SESSCACHE_STATS directory as one key=value line per context.
+# stats_lines NAME: the server's SESSCACHE_STATS directory as one key=value line per context;
+# stats_has NAME REGEX: one of them matches (read whole first: no pipe for grep -q to close).
 stats_lines() { python3 scripts/servers/stats.py lines "$D/$1.stats"; }
+stats_has() { grep -qE "$2" <<<"$(stats_lines "$1")"; }
 redis_line() { stats_lines "$1" | grep '^redis '; }
 # The Redis key of the session in a PEM file written by s_client -sess_out, under s_server's
 # default sid_ctx (the int 1).
@@ -103,7 +105,7 @@ check 'reused "$a2"' "fleet: server A resumes its own session from its internal 
 check '[ "$(echo "$keys" | grep -c "^sesscache:01000000:")" = 1 ]' "one key, under s_server's sid_ctx"
 check '[ "$(stat_of A stores)" = 1 ] && [ "$(stat_of A hits)" = 0 ]' "A stored 1 session in Redis"
 check '[ "$(stat_of B hits)" = 1 ] && [ "$(stat_of B corrupt)" = 0 ] && [ "$(stat_of B errors)" = 0 ]' "B: 1 Redis hit"
-check 'stats_lines B | grep -qE "^ctx=[0-9]+ .* accept_good=1 .* hits=1 cb_hits=1 misses=1 .*"' \
+check 'stats_has B "^ctx=[0-9]+ .* accept_good=1 .* hits=1 cb_hits=1 misses=1 .*"' \
   "B: the resumption is a cb_hit after an internal miss"
 
 echo "== per-connection sid_ctx (s_server -context): another service does not see the session"
@@ -124,7 +126,7 @@ echo "G: $g"; echo "H: $h"; echo "G again: $g2"
 done_server G; done_server H
 echo "G stats: $(stats_lines G | grep '^ctx=' | head -n1)"
 check 'reused "$h" && reused "$g2"' "NO_INTERNAL_STORE: both servers resume through Redis"
-check 'stats_lines G | grep -qE "^ctx=[0-9]+ live=0 number=0 .* hits=1 cb_hits=1 "' "G: nothing cached internally, 1 cb_hit"
+check 'stats_has G "^ctx=[0-9]+ live=0 number=0 .* hits=1 cb_hits=1 "' "G: nothing cached internally, 1 cb_hit"
 
 echo "== a program whose mode is SERVER|NO_INTERNAL_STORE, without callbacks, stores nothing (nginx: ssl_session_cache none)"
 # shellcheck disable=SC2086
@@ -200,6 +202,6 @@ server K 1 SESSCACHE_REDIS="http://127.0.0.1:$RPORT/" --
 k=$(client K)
 done_server K
 cat "$D/K.err"
-check '[[ "$k" == New,* ]] && [ "$(grep -c SESSCACHE_REDIS "$D/K.err")" = 1 ] && ! stats_lines K | grep -q "^redis "' \
+check '[[ "$k" == New,* ]] && [ "$(grep -c SESSCACHE_REDIS "$D/K.err")" = 1 ] && ! stats_has K "^redis "' \
   "bad SESSCACHE_REDIS: one stderr line, no Redis tier"
 exit $fail
