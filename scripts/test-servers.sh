@@ -52,16 +52,18 @@ result() {
   fi
 }
 
-# compare NAME: the case's two summaries ($D/NAME.0 without, $D/NAME.1 with the preload); the
-# run without the preload must itself have worked.
+# compare NAME [SHOWN]: the case's two summaries ($D/NAME.0 without, $D/NAME.1 with the preload);
+# the run without the preload must itself have worked. The case line shows the lines that match
+# SHOWN (an extended regex; all of them by default).
 compare() {
-  local name=$1 a b
+  local name=$1 shown=${2:-.} a b n
   a=$(paste -sd'|' "$D/$name.0" | sed 's/|/; /g'); b=$(paste -sd'|' "$D/$name.1" | sed 's/|/; /g')
   if [ -z "$a" ] || echo "$a" | grep -qE 'failed|did not|NOT as predicted|DISAGREES|error log:|stderr:'; then
     cp "$D/$name.0" "$D/$name.why"
     result "$name" 1 "the run without the preload did not work" "$D/$name.why"
   elif [ "$a" = "$b" ]; then
-    result "$name" 0 "same with and without the preload: $a"
+    n=$(grep -cvE "$shown" "$D/$name.0")
+    result "$name" 0 "same with and without the preload: $(grep -E "$shown" "$D/$name.0" | paste -sd'|' | sed 's/|/; /g')$([ "$n" -gt 0 ] && echo " (and $n more lines, the same)")"
   else
     diff -u --label "without the preload" --label "with the preload" "$D/$name.0" "$D/$name.1" >"$D/$name.diff"
     result "$name" 1 "differs with the preload" "$D/$name.diff"
@@ -226,7 +228,7 @@ for pre in 0 1; do
   timeout 120 env "${envs[@]}" python3 "$SERVERS/bio.py" "$D/cert.pem" "$D/key.pem" >"$D/python ssl.$pre" 2>"$D/python.$pre.err" ||
     echo "bio.py failed: $(tail -n1 "$D/python.$pre.err")" >>"$D/python ssl.$pre"
 done
-compare "python ssl"
+compare "python ssl" '^tls'
 stats_check "python ssl stats" "$STATS" 16 24 "$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$D/python.1.err")" exit
 
 # ---- Perl IO::Socket::SSL ------------------------------------------------------------------
