@@ -5,8 +5,11 @@
 //! ever read. It is a `std` mutex (a futex word, no global table) because the fork handlers
 //! take it.
 
+use std::ffi::c_long;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
+
+use sesscache::core::stats::Stat;
 
 use super::render::{counter_value, CtxId, CtxValues, COUNTERS};
 use super::sys;
@@ -19,7 +22,8 @@ pub const KEEP_FREED: usize = 64;
 
 struct Entry {
     id: u64,
-    live: Weak<PCtx>,
+    /// The context while it lives (`None` once freed).
+    live: Option<Weak<PCtx>>,
     /// The last values of a freed context.
     last: Option<CtxValues>,
 }
@@ -68,7 +72,7 @@ pub fn lock_until<T>(m: &'static Mutex<T>, deadline_ms: Option<i64>) -> Option<M
 /// Lists a new context.
 pub fn register(st: &Arc<PCtx>) {
     if let Some(mut reg) = lock(None) {
-        reg.entries.push(Entry { id: st.id, live: Arc::downgrade(st), last: None });
+        reg.entries.push(Entry { id: st.id, live: Some(Arc::downgrade(st)), last: None });
     }
 }
 
@@ -84,7 +88,7 @@ pub fn freed(st: &PCtx) {
         return;
     }
     reg.entries[i].last = Some(last);
-    reg.entries[i].live = Weak::new();
+    reg.entries[i].live = None;
     reg.fold();
 }
 
@@ -110,9 +114,9 @@ impl Registry {
     /// Whether a context, live or freed, ever started a handshake: two counters of each live
     /// context, without the rest of a snapshot.
     pub fn handshaken(&self) -> bool {
-        let started = |st: &PCtx| [cmd::ACCEPT, cmd::CONNECT].iter().any(|&c| st.ctrl(c, 0).unwrap_or(0) != 0);
-        self.entries.iter().any(|e| match (e.live.upgrade(), &e.last) {
-            (Some(st), _) => started(&st),
+        let started = |st: &PCtx| counter(st, Stat::Accept) != 0 || counter(st, Stat::Connect) != 0;
+        self.entries.iter().any(|e| match (e.live.as_ref().and_then(Weak::upgrade), &e.last) {
+            (Some(st), _) => started(&*st),
             (None, Some(last)) => used(std::slice::from_ref(last)),
             (None, None) => false,
         }) || self.folded.as_ref().is_some_and(|f| used(std::slice::from_ref(f)))
@@ -123,8 +127,8 @@ impl Registry {
         let mut out: Vec<CtxValues> = self
             .entries
             .iter()
-            .filter_map(|e| match (e.live.upgrade(), &e.last) {
-                (Some(st), _) => Some(values(&st, true)),
+            .filter_map(|e| match (e.live.as_ref().and_then(Weak::upgrade), &e.last) {
+                (Some(st), _) => Some(values(&*st, true)),
                 (None, Some(last)) => Some(last.clone()),
                 (None, None) => None,
             })
@@ -141,14 +145,31 @@ pub fn used(vals: &[CtxValues]) -> bool {
 
 /// One context's values as `SSL_CTX_ctrl` returns them to the program.
 fn values(st: &PCtx, live: bool) -> CtxValues {
-    let get = |c| st.ctrl(c, 0).unwrap_or(0);
     CtxValues {
         ctx: CtxId::Id(st.id),
         live,
-        sessions: u64::try_from(get(cmd::NUMBER)).unwrap_or(0),
-        counters: COUNTERS.map(|k| counter_value(get(k.cmd))),
+        sessions: u64::try_from(st.ctrl(cmd::NUMBER, 0).unwrap_or(0)).unwrap_or(0),
+        counters: COUNTERS.map(|k| counter_value(counter(st, k.stat))),
         settings: Some(st.effective()),
     }
+}
+
+/// The counter `what` of `st`, as the program reads it (`SSL_CTX_sess_accept` …).
+fn counter(st: &PCtx, what: Stat) -> c_long {
+    let c = match what {
+        Stat::Connect => cmd::CONNECT,
+        Stat::ConnectGood => cmd::CONNECT_GOOD,
+        Stat::ConnectRenegotiate => cmd::CONNECT_RENEGOTIATE,
+        Stat::Accept => cmd::ACCEPT,
+        Stat::AcceptGood => cmd::ACCEPT_GOOD,
+        Stat::AcceptRenegotiate => cmd::ACCEPT_RENEGOTIATE,
+        Stat::Hits => cmd::HIT,
+        Stat::CbHits => cmd::CB_HIT,
+        Stat::Misses => cmd::MISSES,
+        Stat::Timeouts => cmd::TIMEOUTS,
+        Stat::CacheFull => cmd::CACHE_FULL,
+    };
+    st.ctrl(c, 0).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -162,7 +183,7 @@ mod tests {
             let mut counters = [0; COUNTERS.len()];
             counters[ACCEPT] = id;
             let last = CtxValues { ctx: CtxId::Id(id), live: false, sessions: 0, counters, settings: Some((2, 1, 1)) };
-            reg.entries.push(Entry { id, live: Weak::new(), last: Some(last) });
+            reg.entries.push(Entry { id, live: None, last: Some(last) });
             reg.fold();
         }
         let snap = reg.snapshot();

@@ -3,11 +3,10 @@
 //! `# TYPE` lines, so that the collector merges the files of many processes; no sample has a
 //! timestamp (the collector rejects them). Pure: values in, text out.
 
-use std::ffi::c_int;
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::state::cmd;
+use sesscache::core::stats::Stat;
 
 /// Which context a set of values belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,66 +32,66 @@ pub struct CtxValues {
     pub settings: Option<(u32, u64, i64)>,
 }
 
-/// One counter: the `SSL_CTX_ctrl` command that reads it, its metric name and help.
+/// One counter: which, its metric name and help.
 pub struct Counter {
-    /// The `SSL_CTRL_SESS_*` command.
-    pub cmd: c_int,
+    /// The counter.
+    pub stat: Stat,
     /// The metric's name.
     pub metric: &'static str,
     /// Its `# HELP` text.
     pub help: &'static str,
 }
 
-/// The counters OpenSSL keeps per context, with the macro that reads each.
+/// The counters OpenSSL keeps per context.
 pub const COUNTERS: [Counter; 11] = [
     Counter {
-        cmd: cmd::CONNECT,
+        stat: Stat::Connect,
         metric: "sesscache_connect_total",
         help: "Handshakes started in client mode (SSL_CTX_sess_connect).",
     },
     Counter {
-        cmd: cmd::CONNECT_GOOD,
+        stat: Stat::ConnectGood,
         metric: "sesscache_connect_good_total",
         help: "Handshakes completed in client mode (SSL_CTX_sess_connect_good).",
     },
     Counter {
-        cmd: cmd::CONNECT_RENEGOTIATE,
+        stat: Stat::ConnectRenegotiate,
         metric: "sesscache_connect_renegotiate_total",
         help: "Renegotiations started in client mode (SSL_CTX_sess_connect_renegotiate).",
     },
     Counter {
-        cmd: cmd::ACCEPT,
+        stat: Stat::Accept,
         metric: "sesscache_accept_total",
         help: "Handshakes started in server mode (SSL_CTX_sess_accept).",
     },
     Counter {
-        cmd: cmd::ACCEPT_GOOD,
+        stat: Stat::AcceptGood,
         metric: "sesscache_accept_good_total",
         help: "Handshakes completed in server mode (SSL_CTX_sess_accept_good).",
     },
     Counter {
-        cmd: cmd::ACCEPT_RENEGOTIATE,
+        stat: Stat::AcceptRenegotiate,
         metric: "sesscache_accept_renegotiate_total",
         help: "Renegotiations started in server mode (SSL_CTX_sess_accept_renegotiate).",
     },
-    Counter { cmd: cmd::HIT, metric: "sesscache_hits_total", help: "Sessions resumed (SSL_CTX_sess_hits)." },
+    Counter { stat: Stat::Hits, metric: "sesscache_hits_total", help: "Sessions resumed (SSL_CTX_sess_hits)." },
     Counter {
-        cmd: cmd::CB_HIT,
+        stat: Stat::CbHits,
         metric: "sesscache_cb_hits_total",
         help: "Sessions found outside the internal cache: the program's get callback or Redis (SSL_CTX_sess_cb_hits).",
     },
     Counter {
-        cmd: cmd::MISSES,
+        stat: Stat::Misses,
         metric: "sesscache_misses_total",
         help: "Session lookups that found nothing (SSL_CTX_sess_misses).",
     },
     Counter {
-        cmd: cmd::TIMEOUTS,
+        stat: Stat::Timeouts,
         metric: "sesscache_timeouts_total",
         help: "Sessions offered by clients that had expired (SSL_CTX_sess_timeouts).",
     },
     Counter {
-        cmd: cmd::CACHE_FULL,
+        stat: Stat::CacheFull,
         metric: "sesscache_cache_full_total",
         help: "Sessions evicted because the cache was full (SSL_CTX_sess_cache_full).",
     },
