@@ -15,7 +15,9 @@
 #
 # Every server listens on a free loopback port and is stopped by its PID; every wait is bounded.
 set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/common.sh"
+# PRELOAD=path runs the matrix with another build of the preload.
+PRE=${PRELOAD:-$PRE}
 CT=target/ct/servers
 mkdir -p "$CT"
 D=$(mktemp -d "$PWD/$CT/run.XXXXXX")

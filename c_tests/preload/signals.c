@@ -18,32 +18,22 @@
  * can see, _exit or SA_RESETHAND's default action: exited 0, yet the 2 late handshakes are
  * there because the signal was seen first).
  *
- * Build: cc -Wall -Wextra -Werror -pthread signals.c -lssl -lcrypto
+ * Build: cc -Wall -Wextra -Werror -pthread -Ic_tests signals.c -lssl -lcrypto
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#define OSSLUTIL_TLS
+#include "osslutil.h"
 
 static const char *manifest;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fatal: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    _exit(2);
-}
 
 static void note(const char *name, const char *last, int accepts)
 {
@@ -82,19 +72,10 @@ static SSL_CTX *sctx, *cctx;
 
 static void make_ctxs(void)
 {
-    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    X509 *cert = X509_new();
-    X509_NAME *name;
+    EVP_PKEY *key;
+    X509 *cert;
 
-    if (key == NULL || cert == NULL || !X509_set_version(cert, 2)
-        || !ASN1_INTEGER_set(X509_get_serialNumber(cert), 1)
-        || X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(cert), 86400) == NULL)
-        die("cert");
-    name = X509_get_subject_name(cert);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"signals", -1, -1, 0)
-        || !X509_set_issuer_name(cert, name) || !X509_set_pubkey(cert, key) || X509_sign(cert, key, EVP_sha256()) <= 0)
-        die("sign");
+    make_cert_for("signals", &key, &cert);
     sctx = SSL_CTX_new(TLS_server_method());
     cctx = SSL_CTX_new(TLS_client_method());
     if (sctx == NULL || cctx == NULL || !SSL_CTX_use_certificate(sctx, cert) || !SSL_CTX_use_PrivateKey(sctx, key)
@@ -103,16 +84,6 @@ static void make_ctxs(void)
     SSL_CTX_set_options(sctx, SSL_OP_NO_TICKET);
     X509_free(cert);
     EVP_PKEY_free(key);
-}
-
-static int step(SSL *s)
-{
-    int r = SSL_do_handshake(s), e;
-
-    if (r == 1)
-        return 1;
-    e = SSL_get_error(s, r);
-    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
 }
 
 /* n connections, each resuming the session of the one before; prints how many were resumed. */
@@ -125,13 +96,12 @@ static void handshakes(int n)
         make_ctxs();
     for (i = 0; i < n; i++) {
         SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
-        BIO *cb, *sb;
         int cst = 0, sst = 0;
 
-        if (c == NULL || s == NULL || !BIO_new_bio_pair(&cb, 0, &sb, 0))
+        if (c == NULL || s == NULL)
             die("SSL_new");
-        SSL_set_bio(c, cb, cb);
-        SSL_set_bio(s, sb, sb);
+        attach_bios(c);
+        attach_bios(s);
         SSL_set_connect_state(c);
         SSL_set_accept_state(s);
         if (sess != NULL)
@@ -139,8 +109,10 @@ static void handshakes(int n)
         for (k = 0; k < 50 && (cst == 0 || sst == 0); k++) {
             if (cst == 0)
                 cst = step(c);
+            pump(c, s);
             if (sst == 0)
                 sst = step(s);
+            pump(s, c);
         }
         if (cst != 1 || sst != 1)
             die("handshake");
@@ -148,6 +120,7 @@ static void handshakes(int n)
         SSL_SESSION_free(sess);
         sess = SSL_get1_session(c);
         SSL_shutdown(c);
+        pump(c, s);
         SSL_shutdown(s);
         SSL_free(c);
         SSL_free(s);

@@ -1,19 +1,15 @@
 # Helpers for tests that run real servers (scripts/test-servers.sh, scripts/test.d/preload-stats.sh):
-# free loopback ports, a throw-away certificate, nginx, haproxy and redis-server started in a run
-# directory and stopped by their PID, bounded waits. Source it from the repository's root after
-# setting D (the run directory, created by the caller); call `servers_cleanup` from the
-# caller's EXIT trap.
+# a throw-away certificate, nginx, haproxy, apache2 and redis-server started in a run directory
+# on free loopback ports and stopped by their PID, bounded waits. Source it after
+# scripts/common.sh (free_port, PRE) and after setting D (the run directory, created by the
+# caller); call `servers_cleanup` from the caller's EXIT trap.
 # shellcheck shell=bash
 
-PRE=${PRE:-$PWD/target/release/libsesscache_preload.so}
 SERVERS=$PWD/scripts/servers
 SERVER_PIDS=()
 # The statistics directories live under /tmp (mode 1777, removed by servers_cleanup): a worker
 # that drops to `nobody` must be able to reach them, and a clone under /root is not reachable.
 STATS_DIRS=()
-
-# free_port: a TCP port nobody listens on at 127.0.0.1 (the kernel's choice).
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # wait_until SECONDS COMMAND...: runs COMMAND every 0.05 s until it succeeds or time is up.
 wait_until() {

@@ -14,28 +14,27 @@
 #    whole server, saying what to do.
 # 4. haproxy -db ended by SIGTERM: exit status 143 as without the preload, and its file is final.
 set -u
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+# A PRE given in the environment (another build of the preload) wins over common.sh's.
+PRE=${PRELOAD:-$PRE}
 CT=target/ct/preload
 mkdir -p "$CT"
 D=$(mktemp -d "$PWD/$CT/stats.XXXXXX")
 # shellcheck source=scripts/servers/lib.sh
 . scripts/servers/lib.sh
 trap 'servers_cleanup; [ "$fail" = 0 ] && rm -rf "$D"' EXIT
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:-"-O1 -g -Wall -Wextra -Werror -pthread"}
 fail=0
 check() { if eval "$1"; then echo "ok: $2"; else echo "FAILED: $2"; fail=1; fi; }
 for c in nginx haproxy redis-server python3; do
   command -v "$c" >/dev/null || { echo "$c is not installed (.ci/run installs it)"; exit 1; }
 done
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 make_cert
 stat_sum() { python3 "$SERVERS/stats.py" sum "$1" "$2"; }
 
 echo "== 1. signals.c with and without the preload"
 # shellcheck disable=SC2086
-$CC $CFLAGS -o "$D/signals" c_tests/preload/signals.c -lssl -lcrypto
+$CC $CFLAGS -Ic_tests -o "$D/signals" c_tests/preload/signals.c -lssl -lcrypto
 timeout 120 "$D/signals" >"$D/signals.libssl.txt"
 stats_dir; S=$STATS
 timeout 120 env LD_PRELOAD="$PRE" SESSCACHE_STATS="$S" "$D/signals" "$D/manifest" >"$D/signals.preload.txt"
