@@ -60,7 +60,7 @@ result() {
 compare() {
   local name=$1 shown=${2:-.} a b n
   a=$(paste -sd'|' "$D/$name.0" | sed 's/|/; /g'); b=$(paste -sd'|' "$D/$name.1" | sed 's/|/; /g')
-  if [ -z "$a" ] || echo "$a" | grep -qE 'failed|did not|NOT as predicted|DISAGREES|error log:|stderr:'; then
+  if [ -z "$a" ] || echo "$a" | grep -qE 'failed|did not|NOT as predicted|DISAGREES|(^|; )log: |stderr:'; then
     cp "$D/$name.0" "$D/$name.why"
     result "$name" 1 "the run without the preload did not work" "$D/$name.why"
   elif [ "$a" = "$b" ]; then
@@ -102,6 +102,22 @@ stats_check() {
   fi
 }
 
+# log_state LOG: "log clean", or the first two lines a clean run never has.
+log_state() {
+  if [ -n "$(log_problems "$1")" ]; then echo "log: $(log_problems "$1" | head -n2)"; else echo "log clean"; fi
+}
+
+# both NAME FUNCTION ARGS...: FUNCTION ARGS 0 (without the preload), then FUNCTION ARGS 1 (with
+# it, which sets PENDING, the arguments of its stats_check), compared; then the stats check.
+both() {
+  local name=$1; shift
+  PENDING=()
+  "$@" 0
+  "$@" 1
+  compare "$name"
+  if [ "${#PENDING[@]}" -gt 0 ]; then stats_check "${PENDING[@]}"; else result "$name stats" 1 "no statistics to check"; fi
+}
+
 # ---- nginx ---------------------------------------------------------------------------------
 # nginx_case NAME CACHE PREDICT PRE: `nginx -t`, start, 3 chains x 6 connections per protocol
 # with a reload halfway, graceful stop. Writes the summary to $D/NAME.PRE; with the preload,
@@ -121,7 +137,7 @@ nginx_case() {
       --between "bash $dir/reload.sh" >"$dir/client.txt" 2>"$dir/client.err" || echo "client failed: $(tail -n1 "$dir/client.err")"
     nginx_stop
     grep -v '^totals' "$dir/client.txt"
-    if [ -n "$(log_problems "$dir/error.log")" ]; then echo "error log: $(log_problems "$dir/error.log" | head -n2)"; else echo "error log clean"; fi
+    log_state "$dir/error.log"
   } >"$D/$name.$pre"
   if [ "$pre" = 1 ]; then
     client_totals "$dir/client.txt"
@@ -132,10 +148,7 @@ nginx_case() {
 
 for c in "nginx builtin:builtin:1000:same-worker" "nginx shared:shared:SSL:1m:always"; do
   name=${c%%:*}; rest=${c#*:}; predict=${rest##*:}; cache=${rest%:*}
-  nginx_case "$name" "$cache" "$predict" 0
-  nginx_case "$name" "$cache" "$predict" 1
-  compare "$name"
-  stats_check "${PENDING[@]}"
+  both "$name" nginx_case "$name" "$cache" "$predict"
 done
 
 # ---- node_exporter -------------------------------------------------------------------------
@@ -182,17 +195,14 @@ haproxy_case() {
     haproxy_info "$dir" CumSslConns SslCacheLookups SslCacheMisses
     kill -TERM "$HAPROXY_PID"; wait "$HAPROXY_JOB"; rc=$?
     echo "SIGTERM: exit status $rc"
-    if [ -n "$(log_problems "$dir/haproxy.log")" ]; then echo "log: $(log_problems "$dir/haproxy.log" | head -n2)"; else echo "log clean"; fi
+    log_state "$dir/haproxy.log"
   } >"$D/haproxy.$pre"
   if [ "$pre" = 1 ]; then
     client_totals "$dir/client.txt"
     PENDING=("haproxy stats" "$s" "$T_CONNS" "$T_REUSED" "$HAPROXY_PID" signal)
   fi
 }
-haproxy_case 0
-haproxy_case 1
-compare haproxy
-stats_check "${PENDING[@]}"
+both haproxy haproxy_case
 
 # ---- apache2 -------------------------------------------------------------------------------
 # prefork, shmcb cache: the parent (root) never handshakes and writes nothing; its www-data
@@ -210,17 +220,14 @@ apache_case() {
     grep -v '^totals' "$dir/client.txt"
     stop_pid "$APACHE_PID"
     wait "$APACHE_JOB"
-    if [ -n "$(log_problems "$dir/error.log")" ]; then echo "error log: $(log_problems "$dir/error.log" | head -n2)"; else echo "error log clean"; fi
+    log_state "$dir/error.log"
   } >"$D/apache.$pre"
   if [ "$pre" = 1 ]; then
     client_totals "$dir/client.txt"
     PENDING=("apache stats" "$s" "$T_CONNS" "$T_REUSED" "not:$APACHE_PID" exit)
   fi
 }
-apache_case 0
-apache_case 1
-compare apache
-stats_check "${PENDING[@]}"
+both apache apache_case
 
 # ---- CPython's ssl -------------------------------------------------------------------------
 # 4 cases x 4 connections, client and server in one process: accept and connect 16 each, and
@@ -252,14 +259,14 @@ perl_case() {
     tail -n +2 "$out.out"
     [ -s "$out.err" ] && echo "stderr: $(head -n1 "$out.err")"
   } >"$D/$name.$pre"
+  if [ "$pre" = 1 ]; then
+    client_totals "$out.client"
+    PENDING=("$name stats" "$STATS" "$T_CONNS" "$T_REUSED" "$T_PIDS" exit)
+  fi
 }
 for t in 0 1; do
   name="perl tickets=$([ $t = 1 ] && echo on || echo off)"
-  perl_case "$name" "$t" 0
-  perl_case "$name" "$t" 1
-  compare "$name"
-  client_totals "$D/perl.$t.1.client"
-  stats_check "$name stats" "$STATS" "$T_CONNS" "$T_REUSED" "$T_PIDS" exit
+  both "$name" perl_case "$name" "$t"
 done
 
 # ---- fleet: two nginx, one Redis -----------------------------------------------------------
