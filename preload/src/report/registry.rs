@@ -116,7 +116,7 @@ impl Registry {
     pub fn handshaken(&self) -> bool {
         let started = |st: &PCtx| counter(st, Stat::Accept) != 0 || counter(st, Stat::Connect) != 0;
         self.entries.iter().any(|e| match (e.live.as_ref().and_then(Weak::upgrade), &e.last) {
-            (Some(st), _) => started(&*st),
+            (Some(st), _) => started(&st),
             (None, Some(last)) => used(std::slice::from_ref(last)),
             (None, None) => false,
         }) || self.folded.as_ref().is_some_and(|f| used(std::slice::from_ref(f)))
@@ -128,7 +128,7 @@ impl Registry {
             .entries
             .iter()
             .filter_map(|e| match (e.live.as_ref().and_then(Weak::upgrade), &e.last) {
-                (Some(st), _) => Some(values(&*st, true)),
+                (Some(st), _) => Some(values(&st, true)),
                 (None, Some(last)) => Some(last.clone()),
                 (None, None) => None,
             })

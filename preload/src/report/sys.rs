@@ -170,7 +170,7 @@ pub fn chain_signal(sig: c_int, hook: fn(bool)) -> Chain {
     if old.sa_sigaction == entry_addr() {
         return Chain::Already;
     }
-    let Some(slot) = CHAINED.iter().find(|c| c.get().map_or(true, |c| c.sig == sig)) else { return Chain::Failed };
+    let Some(slot) = CHAINED.iter().find(|c| c.get().is_none_or(|c| c.sig == sig)) else { return Chain::Failed };
     if slot.set(Chained { sig, old }).is_err() {
         // Chained before, then replaced by the program: it owns the signal now.
         return Chain::Already;
