@@ -8,11 +8,11 @@
 //! - `registry`: every context, live or freed, and the values read from them.
 //! - `render`: the file's text.
 //! - `writer`: when files are written (the writer thread, exit, signals, fork).
-//! - `sys`: the system calls that need `unsafe`.
+//!
+//! The system calls that need `unsafe` (signals, pipes, fork handlers) are in `sys::process`.
 
 mod registry;
 mod render;
-mod sys;
 mod writer;
 
 use std::sync::{Arc, Once};

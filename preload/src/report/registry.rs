@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
 use sesscache::core::stats::Stat;
 
 use super::render::{counter_value, CtxId, CtxValues, COUNTERS};
-use super::sys;
 use crate::state::{cmd, PCtx};
+use crate::sys::process;
 
 /// Freed contexts listed one by one; older ones are summed into one `ctx="freed"` entry, so
 /// that a process that makes and frees contexts all day keeps a small file and totals that
@@ -48,7 +48,7 @@ pub fn next_id() -> u64 {
 }
 
 /// Takes the lock (always, without a deadline); with `deadline_ms` (of
-/// [`sys::monotonic_ms`]) gives up then.
+/// [`process::monotonic_ms`]) gives up then.
 pub fn lock(deadline_ms: Option<i64>) -> Option<MutexGuard<'static, Registry>> {
     lock_until(&REGISTRY, deadline_ms)
 }
@@ -61,7 +61,7 @@ pub fn lock_until<T>(m: &'static Mutex<T>, deadline_ms: Option<i64>) -> Option<M
         match m.try_lock() {
             Ok(g) => return Some(g),
             Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
-            Err(TryLockError::WouldBlock) if sys::monotonic_ms() < deadline => {
+            Err(TryLockError::WouldBlock) if process::monotonic_ms() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
             Err(TryLockError::WouldBlock) => return None,

@@ -12,7 +12,7 @@
 //!   sleeps until the next tick. A handshake that ends after its last tick is still seen,
 //!   within a second.
 //! - At exit (`atexit`) the file is written a last time with `sesscache_process_exited 1`.
-//! - SIGTERM and SIGINT: see `sys::chain_signal`. The handler hands the write to the writer
+//! - SIGTERM and SIGINT: see `process::chain_signal`. The handler hands the write to the writer
 //!   thread through a pipe and waits for it, at most [`SIGNAL_WAIT_MS`], then chains to the
 //!   program's own disposition (re-raising the default action when it had none).
 //! - Fork: the child has no writer thread and its own file. `pthread_atfork` handlers hold
@@ -35,9 +35,9 @@ use sesscache::core::time;
 
 use super::registry::{self, lock_until, Registry};
 use super::render::{self, Process, Redis};
-use super::sys;
 use crate::config::config;
 use crate::fleet;
+use crate::sys::process;
 use crate::sys::{guard, stderr_line};
 
 /// A file is rewritten at most this often, and the writer looks for changes this often.
@@ -61,7 +61,7 @@ static SPAWN_FAILED: AtomicBool = AtomicBool::new(false);
 static WRITER_PID: AtomicI32 = AtomicI32::new(0);
 /// A context of this process started a handshake: it writes its file from now on.
 static USED: AtomicBool = AtomicBool::new(false);
-/// When a tick last looked at the counters (`sys::monotonic_ms`).
+/// When a tick last looked at the counters (`process::monotonic_ms`).
 static LAST_CHECK: AtomicI64 = AtomicI64::new(i64::MIN);
 /// The pipes: ticks and signal handlers wake the writer; it acknowledges signal writes.
 static WAKE: [AtomicI32; 2] = [AtomicI32::new(-1), AtomicI32::new(-1)];
@@ -90,16 +90,16 @@ static STATE: Mutex<State> = Mutex::new(State { program: None, last: None, done:
 
 /// Once per process image, at its first context: the fork handlers, the shared flag.
 pub fn setup() {
-    sys::atfork(fork_prepare, fork_parent, fork_child);
-    let _ = WARNED.set(sys::shared_flag().unwrap_or(&WARNED_HERE));
+    process::atfork(fork_prepare, fork_parent, fork_child);
+    let _ = WARNED.set(process::shared_flag().unwrap_or(&WARNED_HERE));
 }
 
 /// Opens the pipes (`open`) or closes them (and forgets them).
 fn pipes(open: bool) {
     for p in [&WAKE, &ACK] {
-        let (r, w) = if open { sys::pipe().unwrap_or((-1, -1)) } else { (-1, -1) };
-        sys::close(p[0].swap(r, SeqCst));
-        sys::close(p[1].swap(w, SeqCst));
+        let (r, w) = if open { process::pipe().unwrap_or((-1, -1)) } else { (-1, -1) };
+        process::close(p[0].swap(r, SeqCst));
+        process::close(p[1].swap(w, SeqCst));
     }
 }
 
@@ -115,7 +115,7 @@ pub fn tick() {
     if !DIRTY.load(Relaxed) {
         DIRTY.store(true, SeqCst);
         if PARKED.load(SeqCst) {
-            sys::write_byte(WAKE[1].load(Relaxed));
+            process::write_byte(WAKE[1].load(Relaxed));
         }
     }
     if !STARTED.load(Acquire) && !SPAWN_FAILED.load(Relaxed) {
@@ -125,7 +125,7 @@ pub fn tick() {
 
 fn start_if_used() {
     if !USED.load(Relaxed) {
-        let now = sys::monotonic_ms();
+        let now = process::monotonic_ms();
         let last = LAST_CHECK.load(Relaxed);
         if now.saturating_sub(last) < CHECK_MS || LAST_CHECK.compare_exchange(last, now, Relaxed, Relaxed).is_err() {
             return;
@@ -138,9 +138,9 @@ fn start_if_used() {
     if STARTED.compare_exchange(false, true, AcqRel, Acquire).is_err() {
         return;
     }
-    WRITER_PID.store(sys::getpid(), SeqCst);
+    WRITER_PID.store(process::getpid(), SeqCst);
     pipes(true);
-    let spawned = sys::with_signals_blocked(|| {
+    let spawned = process::with_signals_blocked(|| {
         std::thread::Builder::new().name("sesscache-stats".into()).stack_size(256 << 10).spawn(run)
     });
     if spawned.is_err() {
@@ -154,19 +154,19 @@ fn start_if_used() {
 /// The writer thread.
 fn run() {
     for sig in SIGNALS {
-        sys::chain_signal(sig, on_signal);
+        process::chain_signal(sig, on_signal);
     }
-    let mut next = sys::monotonic_ms();
+    let mut next = process::monotonic_ms();
     let mut quiet = 0;
     let mut parked = false;
     loop {
-        let wait = if parked { -1 } else { (next - sys::monotonic_ms()).clamp(0, PERIOD_MS) as c_int };
-        let woke = sys::wait_readable(WAKE[0].load(Relaxed), wait);
+        let wait = if parked { -1 } else { (next - process::monotonic_ms()).clamp(0, PERIOD_MS) as c_int };
+        let woke = process::wait_readable(WAKE[0].load(Relaxed), wait);
         if woke {
-            sys::drain(WAKE[0].load(Relaxed));
+            process::drain(WAKE[0].load(Relaxed));
         }
         serve_signal();
-        let now = sys::monotonic_ms();
+        let now = process::monotonic_ms();
         if parked {
             if !woke {
                 continue;
@@ -204,36 +204,36 @@ fn serve_signal() {
         return;
     }
     let ending = REQ_FINAL.load(SeqCst);
-    guard(false, || write("signal", ending, Some(sys::monotonic_ms() + SIGNAL_WAIT_MS)));
+    guard(false, || write("signal", ending, Some(process::monotonic_ms() + SIGNAL_WAIT_MS)));
     DONE_SEQ.fetch_max(req, SeqCst);
-    sys::write_byte(ACK[1].load(Relaxed));
+    process::write_byte(ACK[1].load(Relaxed));
 }
 
-/// The signal hook (see `sys::chain_signal`): asks the writer thread for a write and waits for
+/// The signal hook (see `process::chain_signal`): asks the writer thread for a write and waits for
 /// it, at most [`SIGNAL_WAIT_MS`]. Async-signal-safe: atomics, `write`, `poll`, `read`.
 fn on_signal(ending: bool) {
-    if !STARTED.load(SeqCst) || WRITER_PID.load(SeqCst) != sys::getpid() {
+    if !STARTED.load(SeqCst) || WRITER_PID.load(SeqCst) != process::getpid() {
         return;
     }
     if ending {
         REQ_FINAL.store(true, SeqCst);
     }
     let mine = REQ_SEQ.fetch_add(1, SeqCst) + 1;
-    sys::write_byte(WAKE[1].load(Relaxed));
-    let deadline = sys::monotonic_ms() + SIGNAL_WAIT_MS;
+    process::write_byte(WAKE[1].load(Relaxed));
+    let deadline = process::monotonic_ms() + SIGNAL_WAIT_MS;
     while DONE_SEQ.load(SeqCst) < mine {
-        let left = deadline - sys::monotonic_ms();
+        let left = deadline - process::monotonic_ms();
         if left <= 0 {
             break;
         }
-        sys::wait_readable(ACK[0].load(Relaxed), left.min(50) as c_int);
-        sys::drain(ACK[0].load(Relaxed));
+        process::wait_readable(ACK[0].load(Relaxed), left.min(50) as c_int);
+        process::drain(ACK[0].load(Relaxed));
     }
 }
 
 /// The last write, from `atexit`.
 pub fn at_exit() {
-    write("exit", true, Some(sys::monotonic_ms() + SIGNAL_WAIT_MS));
+    write("exit", true, Some(process::monotonic_ms() + SIGNAL_WAIT_MS));
 }
 
 /// Writes the file when the process is in use and its content changed (or `ending`); locks
@@ -310,7 +310,7 @@ fn warn_once(dir: &Path, e: &std::io::Error) {
         (ErrorKind::PermissionDenied, _) | (_, Some(libc::EPERM | libc::EROFS)) => format!(
             "sesscache preload: no statistics written by uid {}: cannot write in SESSCACHE_STATS={d} ({e}); \
              make it writable by the server's workers, e.g. `chmod 1777 {d}`",
-            sys::geteuid()
+            process::geteuid()
         ),
         _ => format!("sesscache preload: no statistics written in SESSCACHE_STATS={d}: {e}"),
     };

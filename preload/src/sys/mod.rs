@@ -7,7 +7,8 @@
 //!
 //! Inside, each module imports only those listed before it: `libssl` (types and functions),
 //! `loader` (which libssl), `objects` (`SSL_CTX`, `SSL`, ex_data), `session` (`LibSession`, the
-//! host's callbacks); `entry` stands apart (a macro for the exports).
+//! host's callbacks); `entry` stands apart (a macro for the exports), and so does `process`
+//! (signals, pipes, fork handlers and a shared page, for the statistics writer).
 
 use std::ffi::c_int;
 
@@ -15,6 +16,7 @@ pub mod entry;
 pub mod libssl;
 pub mod loader;
 pub mod objects;
+pub mod process;
 pub mod session;
 
 // Runs `f`, returning `fail` if it panics: no panic unwinds into the host. The main crate's
