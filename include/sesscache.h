@@ -234,13 +234,15 @@ typedef struct x509_store_ctx_st X509_STORE_CTX;
 #define SESSCACHE_REDIS_TIMEOUTS 5
 
 /**
- * `sesscache_redis_stat`: values that were not a session for their key (undecodable, or
- * another session's bytes); each is also a miss.
+ * `sesscache_redis_stat`: values that were not a session for their key (undecodable, another
+ * session's bytes, a sealed value that does not open, or an unsealed one where keys are set);
+ * each is also a miss.
  */
 #define SESSCACHE_REDIS_CORRUPT 6
 
 /**
- * `sesscache_redis_stat`: operations skipped because Redis failed within the last 200 ms.
+ * `sesscache_redis_stat`: operations skipped because Redis failed within the skip window (200 ms,
+ * or twice the timeout when that is longer).
  */
 #define SESSCACHE_REDIS_SKIPPED 7
 
@@ -574,30 +576,84 @@ const SSL_METHOD *TLS_server_method(void);
 const SSL_METHOD *TLS_client_method(void);
 
 /**
- * Shares `ctx`'s sessions through the Redis server at `url`
- * (`redis://[[user]:password@]host[:port][/db]`; give an IP address: a host name is resolved
- * on the handshake path). Installs the context's new, get and remove session callbacks
- * (replacing any) and keeps the connection pool in `ctx`; a second call replaces the first.
+ * Shares `ctx`'s sessions through the Redis server at `url`:
+ * `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS, with the server's
+ * certificate verified against the system trust store (for a CA file or a client
+ * certificate, use `sesscache_redis_attach_tls`); give an IP address: a host name is
+ * resolved on the handshake path. Installs the context's new, get and remove session
+ * callbacks (replacing any) and keeps the connection pool in `ctx`; a second call replaces
+ * the first.
  *
  * - new: the session's `i2d_SSL_SESSION` bytes are stored under
- *   `sesscache:<hex sid_ctx>:<hex id>` with a TTL of its remaining lifetime;
- * - get: the key of the connection's sid_ctx and the offered id is read and decoded with
- *   `d2i_SSL_SESSION`; a value that does not decode, or is another session, is a miss
- *   (counted as corrupt). Keys are namespaced per sid_ctx: services with different contexts
- *   never resume each other's sessions;
+ *   `sesscache:<hex sid_ctx>:<hex id>` with a TTL of its remaining lifetime, sealed when
+ *   the context has seal keys (`sesscache_redis_seal`);
+ * - get: the key of the connection's sid_ctx and the offered id is read (and opened) and
+ *   decoded with `d2i_SSL_SESSION`; a value that does not open, does not decode, or is
+ *   another session, is a miss (counted as corrupt). Keys are namespaced per sid_ctx:
+ *   services with different contexts never resume each other's sessions;
  * - remove: `SSL_CTX_remove_session` and failed handshakes delete the key; sessions that the
  *   internal cache evicts or flushes (also at `SSL_CTX_free`) stay in Redis until their TTL.
  *
  * Works as the only store (`SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE`) or as
- * a second tier behind the internal cache. Each Redis operation waits at most `timeout_ms`
- * milliseconds (0 or less: 50); when Redis is down or slow the lookup is a miss within that
- * bound, Redis is skipped for the next 200 ms, and caching resumes on its own when Redis
- * returns. Redis is not contacted here: it may come up later.
+ * a second tier behind the internal cache. Each Redis operation (connect, TLS handshake,
+ * `AUTH`/`SELECT`, command, reply) shares one deadline within `timeout_ms` milliseconds
+ * (0 or less: 50); when Redis is down, stalled or silent the lookup is a miss within that
+ * bound, Redis is skipped for 200 ms (or twice the timeout when longer), and caching resumes
+ * on its own when Redis returns. Redis is not contacted here: it may come up later.
  *
- * Returns 1; 0 when `ctx` or `url` is NULL, or `url` is not UTF-8 or not a `redis://` URL.
- * Thread-safe; the callbacks run on the handshake's thread.
+ * Without seal keys the session's master secret is stored in Redis as it is: whoever can
+ * read Redis (or, without TLS, the network) can decrypt the recorded traffic of those
+ * sessions and resume them.
+ *
+ * Returns 1; 0 when `ctx` or `url` is NULL, or `url` is not UTF-8 or not a usable Redis URL
+ * (`#insecure` is refused; the certificate is always verified; for `rediss://` the system
+ * trust store must hold a certificate). Thread-safe; the callbacks run on the handshake's
+ * thread.
  */
 int sesscache_redis_attach(SSL_CTX *ctx, const char *url, long timeout_ms);
+
+/**
+ * `sesscache_redis_attach` for a `rediss://` URL with explicit TLS files, read (and
+ * checked) now: `ca_file`, a PEM file of the CA certificates that verify the server's
+ * certificate (NULL: the system trust store); `cert_file` and `key_file`, PEM files of a
+ * client certificate chain and its private key (both NULL: none; Redis's
+ * `tls-auth-clients`). The strings are read during the call only. The certificate's name
+ * must match the URL's host (an IP address needs an IP subjectAltName). Verification cannot
+ * be turned off.
+ *
+ * Returns 1; 0 when `ctx` or `url` is NULL, the URL is not `rediss://`, a file cannot be
+ * read or holds no certificate or key, or only one of `cert_file` and `key_file` is given.
+ * Thread-safe.
+ */
+int sesscache_redis_attach_tls(SSL_CTX *ctx, const char *url, long timeout_ms, const char *ca_file, const char *cert_file, const char *key_file);
+
+/**
+ * Seals the values of `ctx`'s Redis tier: every session stored is encrypted and
+ * authenticated (XChaCha20-Poly1305) under the first of the `keys_len / 32` keys at `keys`
+ * (32 bytes each, back to back), bound to its Redis key; a value is opened with whichever of
+ * the keys sealed it. To rotate, call again with the new key first and the old ones after;
+ * values sealed with a key no longer given are misses (counted as corrupt). Every server of
+ * a fleet needs the keys that its peers seal with.
+ *
+ * The keys are copied (the caller may wipe its buffer) and wiped when replaced or when the
+ * context is freed. May be called before or after `sesscache_redis_attach` (which keeps
+ * them); sessions stored before this call returns are not sealed. With keys, values that are
+ * not sealed are misses (counted as corrupt).
+ *
+ * Returns 1; 0, changing nothing, when `ctx` or `keys` is NULL, `keys_len` is not a non-zero
+ * multiple of 32 or above 64 keys, or a key is all zero or repeated. Thread-safe.
+ */
+int sesscache_redis_seal(SSL_CTX *ctx, const unsigned char *keys, size_t keys_len);
+
+/**
+ * `sesscache_redis_seal` with the keys read from the file `path` (read during the call only):
+ * one key per line, 64 hex characters (32 bytes); blank lines and lines starting with `#` are
+ * skipped; the first key seals. The file's contents are wiped from memory after reading.
+ *
+ * Returns 1; 0, changing nothing, when `ctx` or `path` is NULL, the file cannot be read, a
+ * line is not a key, a key repeats, or there is no key. Thread-safe.
+ */
+int sesscache_redis_seal_file(SSL_CTX *ctx, const char *path);
 
 /**
  * Returns one counter of the Redis tier of `ctx` (`SESSCACHE_REDIS_*`), or -1 when `ctx` is

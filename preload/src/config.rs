@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 use sesscache::core::mode::CacheMode;
-use sesscache::redis_store::{RedisStore, DEFAULT_TIMEOUT};
+use sesscache::redis_store::tls::TlsFiles;
+use sesscache::redis_store::DEFAULT_TIMEOUT;
 
 use crate::sys::stderr_line;
 
@@ -23,10 +24,15 @@ pub struct Config {
     pub stats: Option<PathBuf>,
     /// `SESSCACHE_LOG=1`: one stderr line per cache event.
     pub log: bool,
-    /// `SESSCACHE_REDIS=redis://host:port/db`: fleet mode, every context's sessions also in Redis.
+    /// `SESSCACHE_REDIS=redis://host:port/db` (or `rediss://`): fleet mode, every context's
+    /// sessions also in Redis. Checked when the store opens (`fleet`), with the TLS files.
     pub redis: Option<String>,
     /// `SESSCACHE_REDIS_TIMEOUT_MS`: the bound on one Redis operation (default 50 ms).
     pub redis_timeout: Option<Duration>,
+    /// `SESSCACHE_REDIS_CA`, `SESSCACHE_REDIS_CERT`, `SESSCACHE_REDIS_KEY`: TLS to Redis.
+    pub redis_tls: TlsFiles,
+    /// `SESSCACHE_REDIS_SEAL_KEYS=/path`: the fleet's keys; values in Redis are sealed.
+    pub redis_seal_keys: Option<PathBuf>,
 }
 
 /// The longest `SESSCACHE_REDIS_TIMEOUT_MS` accepted: a handshake should never wait longer.
@@ -98,16 +104,15 @@ impl Config {
                 _ => bad("SESSCACHE_REDIS_TIMEOUT_MS", &v, "expected milliseconds, 1 to 10000"),
             }
         }
-        // The URL may carry a password: it is not echoed.
-        if let Some(v) = get("SESSCACHE_REDIS").filter(|v| !v.trim().is_empty()) {
-            match RedisStore::open(v.trim(), cfg.redis_timeout()) {
-                Ok(_) => cfg.redis = Some(v.trim().to_owned()),
-                Err(e) => errors.push(format!(
-                    "ignoring SESSCACHE_REDIS: not a usable redis://host:port/db URL ({}); running without Redis",
-                    e.0
-                )),
-            }
-        }
+        // The URL may carry a password: it is never echoed. The fleet module opens it.
+        cfg.redis = get("SESSCACHE_REDIS").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let path = |name: &str| get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        cfg.redis_tls = TlsFiles {
+            ca: path("SESSCACHE_REDIS_CA"),
+            cert: path("SESSCACHE_REDIS_CERT"),
+            key: path("SESSCACHE_REDIS_KEY"),
+        };
+        cfg.redis_seal_keys = path("SESSCACHE_REDIS_SEAL_KEYS");
         (cfg, errors)
     }
 
@@ -196,14 +201,27 @@ mod tests {
     }
 
     #[test]
-    fn bad_redis_settings_leave_redis_off_one_message_each() {
-        let (c, e) = parse(&[("SESSCACHE_REDIS", "http://:secret@127.0.0.1/"), ("SESSCACHE_REDIS_TIMEOUT_MS", "0")]);
+    fn bad_redis_timeout_is_one_message() {
+        let (c, e) = parse(&[("SESSCACHE_REDIS_TIMEOUT_MS", "0")]);
         assert_eq!(c, Config::default());
         assert_eq!(c.redis_timeout(), DEFAULT_TIMEOUT);
-        assert_eq!(e.len(), 2);
-        assert!(e[1].starts_with("ignoring SESSCACHE_REDIS: ") && e[1].ends_with("running without Redis"));
-        assert!(!e[1].contains("secret"), "the URL is not echoed: {}", e[1]);
-        let (c, e) = parse(&[("SESSCACHE_REDIS", " ")]);
-        assert_eq!((c.redis, e.len()), (None, 0));
+        assert_eq!(e.len(), 1);
+        let (c, e) = parse(&[("SESSCACHE_REDIS", " "), ("SESSCACHE_REDIS_CA", "")]);
+        assert_eq!((c.redis, c.redis_tls.is_default(), e.len()), (None, true, 0));
+    }
+
+    #[test]
+    fn tls_and_seal_settings() {
+        let (c, e) = parse(&[
+            ("SESSCACHE_REDIS", "rediss://127.0.0.1:6380/0"),
+            ("SESSCACHE_REDIS_CA", "ca.pem"),
+            ("SESSCACHE_REDIS_CERT", "c.pem"),
+            ("SESSCACHE_REDIS_KEY", "k.pem"),
+            ("SESSCACHE_REDIS_SEAL_KEYS", "keys"),
+        ]);
+        assert!(e.is_empty());
+        assert_eq!(c.redis_tls.ca, Some(PathBuf::from("ca.pem")));
+        assert_eq!(c.redis_tls.key, Some(PathBuf::from("k.pem")));
+        assert_eq!(c.redis_seal_keys, Some(PathBuf::from("keys")));
     }
 }

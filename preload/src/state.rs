@@ -134,7 +134,7 @@ impl HandshakeHooks<LibSession> for Hooks<'_> {
         if !fleet::takes_part(self.st.sc.mode(), cbs.new.is_some()) {
             return None;
         }
-        let s = fleet::lookup(self.st.lib, self.st.conn_sid_ctx(ssl), id)?;
+        let s = fleet::lookup(self.st.lib, ssl, self.st.conn_sid_ctx(ssl), id)?;
         self.from_redis.set(true);
         Some(s)
     }
@@ -370,6 +370,8 @@ impl PCtx {
     pub fn lookup(&self, ssl: Ssl, id: &[u8]) -> Option<LibSession> {
         let hooks = Hooks::new(self, Some(ssl), "evict");
         let found = lookup_in_cache(&self.sc, &hooks, ssl.version(self.lib), id, time::now());
+        // Fleet-wide anti-replay: a session used at most once must be this server's to use.
+        let found = found.filter(|s| hooks.from_redis.get() || fleet::claim(self.lib, ssl, s));
         let what = match (&found, hooks.asked.get(), hooks.from_redis.get()) {
             (Some(_), _, true) => "redis_hit",
             (Some(_), false, false) => "hit",
@@ -444,6 +446,6 @@ fn same_callbacks(now: &RealCallbacks, ours: &Trampolines) -> (bool, bool, bool)
 }
 
 /// `SSL_IS_TLS13`: TLS 1.3 or a later TLS version (DTLS versions count down from 0xfeff).
-fn is_tls13(version: i32) -> bool {
+pub(crate) fn is_tls13(version: i32) -> bool {
     (0x0304..0x0400).contains(&version)
 }

@@ -44,6 +44,8 @@ pub unsafe extern "C" fn SSL_CTX_new(meth: *const SSL_METHOD) -> *mut SSL_CTX {
             server_role: method.server_role,
             #[cfg(feature = "redis")]
             redis: parking_lot::RwLock::new(None),
+            #[cfg(feature = "redis")]
+            redis_seal: parking_lot::RwLock::new(None),
             refs: AtomicUsize::new(1),
         })))
     })

@@ -25,6 +25,9 @@ pub struct SSL_CTX {
     /// The Redis tier, once `sesscache_redis_attach` installed one.
     #[cfg(feature = "redis")]
     pub(crate) redis: parking_lot::RwLock<Option<std::sync::Arc<crate::redis_store::RedisStore>>>,
+    /// The keys that seal the Redis tier's values (`sesscache_redis_seal`), with or without a tier.
+    #[cfg(feature = "redis")]
+    pub(crate) redis_seal: parking_lot::RwLock<Option<std::sync::Arc<crate::redis_store::seal::SealKeys>>>,
     /// The C reference count (`SSL_CTX_up_ref` / `SSL_CTX_free`).
     pub(crate) refs: AtomicUsize,
 }

@@ -1,26 +1,51 @@
-//! A session store in Redis with a bounded wait: the backend of `sesscache_redis_attach`.
+//! A session store in Redis with one deadline per operation: the backend of
+//! `sesscache_redis_attach` and of the preload's fleet mode.
 //!
-//! Safe Rust, no C types. Every operation (taking or opening a connection, writing the command,
-//! reading the reply) shares one deadline, the store's timeout; when it passes, or Redis fails,
-//! the operation gives up, the connection is dropped and the store skips Redis for
-//! [`RETRY_AFTER`], so a dead or stalled Redis costs a handshake at most one timeout and then
-//! nothing. After that pause the next operation tries again: caching resumes on its own.
+//! Safe Rust, no C types. Every operation (taking or opening a connection, the TLS handshake,
+//! `AUTH`/`SELECT`, writing the command, reading the reply) shares one deadline, the store's
+//! timeout less a margin; when it passes, or Redis fails, the operation gives up, the
+//! connection is dropped and the store skips Redis for its skip window (200 ms, or twice the
+//! timeout when that is longer), so a dead or stalled Redis costs a handshake at most one
+//! timeout and then nothing. After that pause the next operation tries again: caching
+//! resumes on its own.
+//!
+//! - [`conn`]: one connection on a deadline (TCP or Unix socket; TLS with rustls);
+//! - [`tls`]: the rustls client configuration (CA file or system store, client certificate);
+//! - [`seal`]: sealed values (XChaCha20-Poly1305 under a fleet key, bound to the Redis key).
+//!
+//! They import nothing of this module. A Redis Cluster or Sentinel backend would open its
+//! node connections with [`conn::Conn`] (TLS included) and keep [`RedisStore`]'s sealing,
+//! counters and deadline: sealing happens above the connection, in `put_session` and
+//! `get_session`.
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+pub mod conn;
+pub mod seal;
+pub mod tls;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use redis::{Client, Connection, RedisError, RedisResult};
+use redis::{RedisError, RedisResult, Value};
+use zeroize::Zeroizing;
+
+use conn::{pack, Conn, Target};
+use seal::SealKeys;
+use tls::TlsFiles;
 
 /// The default bound on one operation (lookup, store or delete).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
-/// How long the store skips Redis after a connection error or a timeout.
+/// The shortest time the store skips Redis after a connection error or a timeout (the skip
+/// window is this or twice the timeout, whichever is longer).
 pub const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// Idle connections kept for reuse; more concurrent operations open (and then drop) their own.
 pub const MAX_IDLE: usize = 16;
 /// The prefix of every key.
 pub const KEY_PREFIX: &str = "sesscache:";
+/// `take` where the server has no `GETDEL` (Redis before 6.2): the same, atomically, in Lua.
+const TAKE_SCRIPT: &[u8] = b"local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
 
 /// The store's counters, in the order of [`RedisStats::get`]'s index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +58,14 @@ pub enum RedisStat {
     Stores = 2,
     /// Sessions deleted.
     Deletes = 3,
-    /// Operations that failed with an error (connection refused or reset, protocol, ...).
+    /// Operations that failed with an error (connection refused or reset, TLS, protocol, ...).
     Errors = 4,
     /// Operations that gave up at the deadline.
     Timeouts = 5,
-    /// Values that were not a session for the key (undecodable, or another session's bytes).
+    /// Values that were not a session for the key (undecodable, another session's bytes, or
+    /// a sealed value that does not open).
     Corrupt = 6,
-    /// Operations not attempted because Redis failed less than [`RETRY_AFTER`] ago.
+    /// Operations not attempted because Redis failed within the skip window.
     Skipped = 7,
 }
 
@@ -62,36 +88,55 @@ impl RedisStats {
     }
 }
 
-/// Why [`RedisStore::open`] refused a URL.
-#[derive(Debug)]
-pub struct BadUrl(pub String);
+/// Why [`RedisStore::open`] refused its settings: one line for an operator (never a password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenError(pub String);
 
-/// A Redis connection pool with a deadline per operation.
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Redis connection pool with one deadline per operation.
 pub struct RedisStore {
-    client: Client,
+    target: Target,
     timeout: Duration,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Conn>>,
     /// Nanoseconds after `epoch` before which Redis is not tried (0: try).
     down_until: AtomicU64,
     epoch: Instant,
     stats: RedisStats,
+    /// The server answered `GETDEL` with "unknown command": [`RedisStore::take`] runs a script.
+    no_getdel: AtomicBool,
+    last_error: Mutex<Option<String>>,
 }
 
 impl RedisStore {
-    /// A store for `url` (`redis://[user:password@]host[:port][/db]`; `rediss://` is refused,
-    /// this build has no TLS). Does not connect: Redis may come up later.
-    pub fn open(url: &str, timeout: Duration) -> Result<RedisStore, BadUrl> {
-        if url.starts_with("rediss://") {
-            return Err(BadUrl("rediss:// needs a TLS-enabled build".into()));
-        }
-        let client = Client::open(url).map_err(|e| BadUrl(e.to_string()))?;
+    /// A store for `url`: `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS, the
+    /// server's certificate verified with `tls`: its CA file, else the system trust store, and
+    /// its client certificate if any), or `redis+unix:///path`. TLS files for a URL that is
+    /// not `rediss://` are refused, as is `#insecure`. Reads the files now; does not connect:
+    /// Redis may come up later.
+    pub fn open(url: &str, timeout: Duration, tls: &TlsFiles) -> Result<RedisStore, OpenError> {
+        let wants_tls = redis::parse_redis_url(url).is_some_and(|u| matches!(u.scheme(), "rediss" | "valkeys"));
+        let config = match (wants_tls, tls.is_default()) {
+            (true, _) => Some(tls::client_config(tls).map_err(OpenError)?),
+            (false, true) => None,
+            (false, false) => {
+                return Err(OpenError("TLS files were given but the URL is not rediss://".into()));
+            }
+        };
+        let target = Target::parse(url, config).map_err(OpenError)?;
         Ok(RedisStore {
-            client,
+            target,
             timeout,
             idle: Mutex::new(Vec::new()),
             down_until: AtomicU64::new(0),
             epoch: Instant::now(),
             stats: RedisStats::default(),
+            no_getdel: AtomicBool::new(false),
+            last_error: Mutex::new(None),
         })
     }
 
@@ -105,10 +150,49 @@ impl RedisStore {
         self.timeout
     }
 
+    /// Whether connections are TLS.
+    pub fn is_tls(&self) -> bool {
+        self.target.is_tls()
+    }
+
+    /// The last failure, as one line (for logs), if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().clone()
+    }
+
+    /// How long Redis is skipped after a failure.
+    pub fn skip_window(&self) -> Duration {
+        RETRY_AFTER.max(self.timeout.saturating_mul(2))
+    }
+
     /// The value under `key`; `None` (counted as a miss) when absent or when Redis fails or is
-    /// too slow. The caller counts the hit, or the miss of a value it cannot use.
-    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let v = self.run(|c| redis::cmd("GET").arg(key).query::<Option<Vec<u8>>>(c)).flatten();
+    /// too slow. The caller counts the hit, or the miss of a value it cannot use. The value is
+    /// wiped when dropped.
+    pub fn get(&self, key: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        self.miss_if_none(self.run(|c| bulk(c.request(&pack(&[b"GET", key]), 1)?)).flatten())
+    }
+
+    /// The value under `key`, deleted in the same step (`GETDEL`; a Lua script where Redis is
+    /// older than 6.2), so that of several servers asking at once exactly one gets it.
+    /// Counted as [`RedisStore::get`].
+    pub fn take(&self, key: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let v = self.run(|c| {
+            if !self.no_getdel.load(Ordering::Relaxed) {
+                match c.request(&pack(&[b"GETDEL", key]), 1) {
+                    Err(e) if is_unknown_command(&e) => self.no_getdel.store(true, Ordering::Relaxed),
+                    r => return bulk(r?),
+                }
+            }
+            bulk(c.request(&pack(&[b"EVAL", TAKE_SCRIPT, b"1", key]), 1)?)
+        });
+        let v = self.miss_if_none(v.flatten());
+        if v.is_some() {
+            self.stats.bump(RedisStat::Deletes);
+        }
+        v
+    }
+
+    fn miss_if_none(&self, v: Option<Zeroizing<Vec<u8>>>) -> Option<Zeroizing<Vec<u8>>> {
         if v.is_none() {
             self.stats.bump(RedisStat::Misses);
         }
@@ -122,8 +206,8 @@ impl RedisStore {
 
     /// Stores `value` under `key` for `ttl_secs` seconds (at least 1). False on failure.
     pub fn put(&self, key: &[u8], value: &[u8], ttl_secs: u64) -> bool {
-        let ttl = ttl_secs.max(1);
-        let ok = self.run(|c| redis::cmd("SET").arg(key).arg(value).arg("EX").arg(ttl).query::<()>(c)).is_some();
+        let ttl = ttl_secs.max(1).to_string();
+        let ok = self.run(|c| c.request(&pack(&[b"SET", key, value, b"EX", ttl.as_bytes()]), 1)).is_some();
         if ok {
             self.stats.bump(RedisStat::Stores);
         }
@@ -132,80 +216,148 @@ impl RedisStore {
 
     /// Deletes `key`. False on failure.
     pub fn delete(&self, key: &[u8]) -> bool {
-        let ok = self.run(|c| redis::cmd("DEL").arg(key).query::<i64>(c)).is_some();
-        if ok {
+        self.del(key).is_some()
+    }
+
+    /// Deletes `key` and says whether this call deleted it: false when it was not there (taken
+    /// by another server) or Redis failed.
+    pub fn claim(&self, key: &[u8]) -> bool {
+        self.del(key) == Some(1)
+    }
+
+    fn del(&self, key: &[u8]) -> Option<i64> {
+        let n = self.run(|c| redis::from_owned_redis_value::<i64>(c.request(&pack(&[b"DEL", key]), 1)?))?;
+        if n > 0 {
             self.stats.bump(RedisStat::Deletes);
         }
-        ok
+        Some(n)
+    }
+
+    /// Stores a session's DER under `key` for `ttl_secs`, sealed when `seal` is given. False
+    /// when nothing was stored (Redis failed, or no random nonce: never a value unsealed).
+    pub fn put_session(&self, key: &[u8], der: &[u8], ttl_secs: u64, seal: Option<&SealKeys>) -> bool {
+        match seal {
+            None => self.put(key, der, ttl_secs),
+            Some(keys) => match keys.seal(key, der) {
+                Some(sealed) => self.put(key, &sealed, ttl_secs),
+                None => {
+                    self.failure("no random nonce from the operating system".into());
+                    self.stats.bump(RedisStat::Errors);
+                    false
+                }
+            },
+        }
+    }
+
+    /// The session DER under `key`, opened with `seal` when given; taken (deleted in the same
+    /// step, see [`RedisStore::take`]) when `take`. `None` when absent or Redis failed (a miss),
+    /// or when the value does not open, or is sealed and no keys are given (corrupt and miss).
+    /// The caller decodes it and counts the hit, or corrupt and miss. Wiped when dropped.
+    pub fn get_session(&self, key: &[u8], seal: Option<&SealKeys>, take: bool) -> Option<Zeroizing<Vec<u8>>> {
+        let raw = if take { self.take(key) } else { self.get(key) }?;
+        let opened = match seal {
+            Some(keys) => keys.open(key, &raw),
+            None => (!seal::looks_sealed(&raw)).then_some(raw),
+        };
+        if opened.is_none() {
+            self.stats.bump(RedisStat::Corrupt);
+            self.stats.bump(RedisStat::Misses);
+        }
+        opened
     }
 
     fn nanos_since_epoch(&self, t: Instant) -> u64 {
         u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX).max(1)
     }
 
-    /// Runs `op` on a connection within the deadline; `None` on any failure (counted).
-    fn run<T>(&self, op: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Option<T> {
+    /// The deadline of an operation that starts at `start`: the timeout less a fifth (at least
+    /// 2 ms), for what follows a timed-out wait (the kernel rounds a socket timeout up to its
+    /// tick, the thread must be scheduled) and must still fit in the bound.
+    fn deadline(&self, start: Instant) -> Instant {
+        let margin = (self.timeout / 5).max(Duration::from_millis(2));
+        start + self.timeout.saturating_sub(margin).max(Duration::from_millis(1))
+    }
+
+    /// Runs `op` on a connection, all before one deadline; `None` on any failure (counted).
+    fn run<T>(&self, op: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Option<T> {
         let start = Instant::now();
         if self.nanos_since_epoch(start) < self.down_until.load(Ordering::Relaxed) {
             self.stats.bump(RedisStat::Skipped);
             return None;
         }
-        // Every wait (connecting included) comes out of a budget a fifth (at least 2 ms) below
-        // the bound: the kernel rounds socket timeouts up to its tick, the client library adds
-        // its own work after a timed-out read (measured: about 5 ms), and the handshake must
-        // not wait past the bound.
-        let budget = self.timeout.saturating_sub((self.timeout / 5).max(Duration::from_millis(2)));
-        let budget = budget.max(Duration::from_millis(1));
-        let pooled = self.idle.lock().pop();
-        let mut conn = match pooled {
+        let deadline = self.deadline(start);
+        let mut conn = match self.pooled() {
             Some(c) => c,
-            None => match self.client.get_connection_with_timeout(budget) {
+            None => match Conn::open(&self.target, deadline) {
                 Ok(c) => c,
                 Err(e) => return self.failed(&e, start),
             },
         };
-        let left = budget.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            self.idle_push(conn);
-            self.stats.bump(RedisStat::Timeouts);
-            self.pause(start);
-            return None;
-        }
-        let wait = left.max(Duration::from_millis(1));
-        if let Err(e) = conn.set_read_timeout(Some(wait)).and_then(|()| conn.set_write_timeout(Some(wait))) {
-            return self.failed(&e, start);
-        }
+        conn.set_deadline(deadline);
         match op(&mut conn) {
             Ok(v) => {
                 self.idle_push(conn);
                 Some(v)
             }
-            // The connection is dropped: after a timeout its reply may still arrive.
-            Err(e) => self.failed(&e, start),
+            Err(e) => {
+                // A connection still in step (the server answered with an error) is kept.
+                self.idle_push(conn);
+                self.failed(&e, start)
+            }
         }
     }
 
-    fn idle_push(&self, conn: Connection) {
+    /// An idle connection of this process; a parent's (before `fork`) is dropped here, unused.
+    fn pooled(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock();
+        while let Some(c) = idle.pop() {
+            if c.is_ours() {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn idle_push(&self, conn: Conn) {
+        use redis::ConnectionLike;
+        if !conn.is_open() {
+            return;
+        }
         let mut idle = self.idle.lock();
         if idle.len() < MAX_IDLE {
             idle.push(conn);
         }
     }
 
+    fn failure(&self, what: String) {
+        *self.last_error.lock() = Some(what);
+    }
+
     fn failed<T>(&self, e: &RedisError, start: Instant) -> Option<T> {
-        let timed_out = e.is_timeout() || start.elapsed() >= self.timeout.saturating_sub(self.timeout / 5);
+        let timed_out = e.is_timeout() || Instant::now() >= self.deadline(start);
         self.stats.bump(if timed_out { RedisStat::Timeouts } else { RedisStat::Errors });
+        self.failure(e.to_string());
         if timed_out || e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-            self.pause(Instant::now());
+            self.down_until.store(self.nanos_since_epoch(Instant::now() + self.skip_window()), Ordering::Relaxed);
             // Pooled connections to a server that failed are likely dead too.
             self.idle.lock().clear();
         }
         None
     }
+}
 
-    fn pause(&self, now: Instant) {
-        self.down_until.store(self.nanos_since_epoch(now + RETRY_AFTER), Ordering::Relaxed);
+/// A bulk string reply (wiped when dropped), or none for a nil reply.
+fn bulk(v: Value) -> RedisResult<Option<Zeroizing<Vec<u8>>>> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::BulkString(b) => Ok(Some(Zeroizing::new(b))),
+        other => redis::from_owned_redis_value::<Vec<u8>>(other).map(|b| Some(Zeroizing::new(b))),
     }
+}
+
+/// The server does not know the command (Redis older than the command, or renamed away).
+fn is_unknown_command(e: &RedisError) -> bool {
+    e.code() == Some("ERR") && e.detail().is_some_and(|d| d.starts_with("unknown command"))
 }
 
 /// The TTL of a session created at `time` with a lifetime of `timeout` seconds, at `now`: its
@@ -249,18 +401,35 @@ mod tests {
         assert_eq!(remaining_ttl(i64::MAX, i64::MAX, 0), Some(i64::MAX as u64));
     }
 
+    fn open(url: &str, timeout: Duration) -> Result<RedisStore, OpenError> {
+        RedisStore::open(url, timeout, &TlsFiles::default())
+    }
+
     #[test]
     fn bad_urls_are_refused() {
-        assert!(RedisStore::open("http://127.0.0.1/", DEFAULT_TIMEOUT).is_err());
-        assert!(RedisStore::open("rediss://127.0.0.1/", DEFAULT_TIMEOUT).is_err());
-        assert!(RedisStore::open("redis://127.0.0.1:6379/0", DEFAULT_TIMEOUT).is_ok());
+        assert!(open("http://127.0.0.1/", DEFAULT_TIMEOUT).is_err());
+        assert!(open("redis://127.0.0.1:6379/0", DEFAULT_TIMEOUT).is_ok());
+        let ca = TlsFiles { ca: Some("/nonexistent/ca.pem".into()), ..TlsFiles::default() };
+        let e = RedisStore::open("redis://127.0.0.1:6379/0", DEFAULT_TIMEOUT, &ca).err().unwrap();
+        assert_eq!(e.to_string(), "TLS files were given but the URL is not rediss://");
+        let e = RedisStore::open("rediss://127.0.0.1:6379/0", DEFAULT_TIMEOUT, &ca).err().unwrap();
+        assert!(e.0.starts_with("/nonexistent/ca.pem: "), "{e}");
+    }
+
+    #[test]
+    fn the_skip_window_is_200_ms_or_twice_the_timeout() {
+        assert_eq!(open("redis://127.0.0.1", DEFAULT_TIMEOUT).unwrap().skip_window(), RETRY_AFTER);
+        assert_eq!(
+            open("redis://127.0.0.1", Duration::from_millis(300)).unwrap().skip_window(),
+            Duration::from_millis(600)
+        );
     }
 
     #[test]
     #[cfg_attr(miri, ignore = "sockets")]
     fn a_dead_server_is_a_bounded_miss_then_skipped() {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
-        let s = RedisStore::open("redis://127.0.0.1:1/0", Duration::from_millis(50)).unwrap();
+        let s = open("redis://127.0.0.1:1/0", Duration::from_millis(50)).unwrap();
         let t = Instant::now();
         assert_eq!(s.get(b"k"), None);
         assert!(t.elapsed() < Duration::from_millis(1000));
