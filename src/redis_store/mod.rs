@@ -288,9 +288,10 @@ impl RedisStore {
         let deadline = self.deadline(start);
         let mut conn = match self.pooled() {
             Some(c) => c,
+            // A connection that cannot be set up (refused, TLS, AUTH) pauses Redis too.
             None => match Conn::open(&self.target, deadline) {
                 Ok(c) => c,
-                Err(e) => return self.failed(&e, start),
+                Err(e) => return self.failed(&e, start, true),
             },
         };
         conn.set_deadline(deadline);
@@ -302,7 +303,7 @@ impl RedisStore {
             Err(e) => {
                 // A connection still in step (the server answered with an error) is kept.
                 self.idle_push(conn);
-                self.failed(&e, start)
+                self.failed(&e, start, false)
             }
         }
     }
@@ -333,11 +334,11 @@ impl RedisStore {
         *self.last_error.lock() = Some(what);
     }
 
-    fn failed<T>(&self, e: &RedisError, start: Instant) -> Option<T> {
+    fn failed<T>(&self, e: &RedisError, start: Instant, connecting: bool) -> Option<T> {
         let timed_out = e.is_timeout() || Instant::now() >= self.deadline(start);
         self.stats.bump(if timed_out { RedisStat::Timeouts } else { RedisStat::Errors });
         self.failure(e.to_string());
-        if timed_out || e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        if connecting || timed_out || e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
             self.down_until.store(self.nanos_since_epoch(Instant::now() + self.skip_window()), Ordering::Relaxed);
             // Pooled connections to a server that failed are likely dead too.
             self.idle.lock().clear();
