@@ -2,10 +2,15 @@
  * redis_fleet.c: sessions shared through Redis (sesscache_redis_attach), written against
  * include/sesscache.h and driven by scripts/test.d/redis.sh, which runs its own redis-server.
  *
- *   redis_fleet put URL SIDCTX FILE      full handshake on a Redis-only server; the client's
+ *   redis_fleet put URL SIDCTX FILE [KEYS]
+ *                                        full handshake on a Redis-only server; the client's
  *                                        session goes to FILE as DER (i2d_SSL_SESSION)
- *   redis_fleet resume URL SIDCTX FILE   another process: the client offers FILE's session to
+ *   redis_fleet resume URL SIDCTX FILE EXPECT [KEYS]
+ *                                        another process: the client offers FILE's session to
  *                                        a Redis-only server; prints reused and the counters
+ *   KEYS: a key file (sesscache_redis_seal_file) whose first key seals the values; with the
+ *   environment's REDIS_FLEET_CA set, the URL is rediss:// and sesscache_redis_attach_tls
+ *   verifies the server with that CA file.
  *   redis_fleet outage URL REDIS_CLI STOP CONT KILL START
  *                                        stalls, kills and restarts Redis (shell commands) and
  *                                        measures how long lookups take meanwhile
@@ -21,6 +26,7 @@
 #define TIMEOUT_MS 50
 
 static int failures;
+static const char *g_keys; /* the seal key file, or NULL */
 
 static void check(int ok, const char *what)
 {
@@ -41,11 +47,15 @@ static double now_ms(void)
 static SSL_CTX *server_ctx(const char *url, const char *sid_ctx)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *ca = getenv("REDIS_FLEET_CA");
 
     if (ctx == NULL
         || SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE) < 0
         || !SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid_ctx, (unsigned int)strlen(sid_ctx))
-        || sesscache_redis_attach(ctx, url, TIMEOUT_MS) != 1) {
+        /* the keys first: no session is stored unsealed in between */
+        || (g_keys != NULL && sesscache_redis_seal_file(ctx, g_keys) != 1)
+        || (ca != NULL ? sesscache_redis_attach_tls(ctx, url, TIMEOUT_MS, ca, NULL, NULL)
+                       : sesscache_redis_attach(ctx, url, TIMEOUT_MS)) != 1) {
         printf("FAIL server context\n");
         exit(2);
     }
@@ -311,10 +321,14 @@ static int do_outage(const char *url, const char *redis_cli, const char *stop, c
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "put") == 0)
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "put") == 0) {
+        g_keys = argc == 6 ? argv[5] : NULL;
         return do_put(argv[2], argv[3], argv[4]);
-    if (argc == 6 && strcmp(argv[1], "resume") == 0)
+    }
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "resume") == 0) {
+        g_keys = argc == 7 ? argv[6] : NULL;
         return do_resume(argv[2], argv[3], argv[4], atoi(argv[5]));
+    }
     if (argc == 8 && strcmp(argv[1], "outage") == 0)
         return do_outage(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
     fprintf(stderr, "usage: see the comment at the top of redis_fleet.c\n");

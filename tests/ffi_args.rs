@@ -466,3 +466,49 @@ fn driver_with_null_and_bad_lengths() {
         SSL_CTX_free(c);
     }
 }
+
+/// The Redis tier's exports: NULLs, bad URLs, bad key lengths and files answer 0 (or -1) and
+/// change nothing; good arguments do not contact Redis.
+#[test]
+#[cfg(feature = "redis")]
+fn redis_tier_with_null_and_bad_arguments() {
+    use sesscache::ffi::redis::*;
+    let c = ctx();
+    let url = c"redis://127.0.0.1:1/0";
+    let tls_url = c"rediss://127.0.0.1:1/0";
+    let missing = c"/nonexistent/sesscache-test.pem";
+    let key = [7u8; 64];
+    // SAFETY: NULL, a live context and NUL-terminated strings, as each call's contract allows.
+    unsafe {
+        assert_eq!(sesscache_redis_attach(null_mut(), url.as_ptr(), 50), 0);
+        assert_eq!(sesscache_redis_attach(c, null(), 50), 0);
+        assert_eq!(sesscache_redis_attach(c, c"http://127.0.0.1/".as_ptr(), 50), 0);
+        assert_eq!(sesscache_redis_attach(c, c"rediss://127.0.0.1:1/0#insecure".as_ptr(), 50), 0);
+        assert_eq!(sesscache_redis_stat(c, SESSCACHE_REDIS_HITS), -1, "nothing attached");
+        assert_eq!(sesscache_redis_attach_tls(null_mut(), tls_url.as_ptr(), 50, null(), null(), null()), 0);
+        assert_eq!(sesscache_redis_attach_tls(c, null(), 50, null(), null(), null()), 0);
+        assert_eq!(sesscache_redis_attach_tls(c, url.as_ptr(), 50, null(), null(), null()), 0, "not rediss://");
+        assert_eq!(sesscache_redis_attach_tls(c, tls_url.as_ptr(), 50, missing.as_ptr(), null(), null()), 0);
+        assert_eq!(sesscache_redis_attach_tls(c, tls_url.as_ptr(), 50, null(), missing.as_ptr(), null()), 0);
+        assert_eq!(sesscache_redis_attach_tls(c, tls_url.as_ptr(), 50, null(), null(), missing.as_ptr()), 0);
+        assert_eq!(sesscache_redis_stat(c, SESSCACHE_REDIS_HITS), -1, "still nothing attached");
+        assert_eq!(sesscache_redis_seal(null_mut(), key.as_ptr(), 32), 0);
+        assert_eq!(sesscache_redis_seal(c, null(), 32), 0);
+        assert_eq!(sesscache_redis_seal(c, null(), 0), 0);
+        assert_eq!(sesscache_redis_seal(c, key.as_ptr(), 0), 0);
+        assert_eq!(sesscache_redis_seal(c, key.as_ptr(), 31), 0);
+        assert_eq!(sesscache_redis_seal(c, key.as_ptr(), 64), 0, "the same key twice");
+        assert_eq!(sesscache_redis_seal(c, key.as_ptr(), usize::MAX), 0, "oversized: not read");
+        assert_eq!(sesscache_redis_seal(c, [0u8; 32].as_ptr(), 32), 0, "an all-zero key");
+        assert_eq!(sesscache_redis_seal(c, key.as_ptr(), 32), 1);
+        assert_eq!(sesscache_redis_seal_file(null_mut(), missing.as_ptr()), 0);
+        assert_eq!(sesscache_redis_seal_file(c, null()), 0);
+        assert_eq!(sesscache_redis_seal_file(c, missing.as_ptr()), 0);
+        assert_eq!(sesscache_redis_attach(c, url.as_ptr(), -5), 1, "a negative timeout is the default");
+        assert_eq!(sesscache_redis_stat(c, SESSCACHE_REDIS_HITS), 0);
+        assert_eq!(sesscache_redis_stat(c, -1), -1);
+        assert_eq!(sesscache_redis_stat(c, 8), -1);
+        assert_eq!(sesscache_redis_stat(null(), 0), -1);
+        SSL_CTX_free(c);
+    }
+}
