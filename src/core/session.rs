@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
+use zeroize::Zeroize;
 
 use crate::abi::SSL_MAX_MASTER_KEY_LENGTH;
 
@@ -52,11 +53,12 @@ impl MasterKey {
 }
 
 impl Drop for MasterKey {
-    /// OpenSSL cleanses the master key when a session dies; so do we.
+    /// OpenSSL cleanses the master key when a session dies; so do we, with volatile writes the
+    /// compiler cannot elide (`zeroize`).
     fn drop(&mut self) {
         match self {
-            MasterKey::Inline { buf, .. } => buf.iter_mut().for_each(|b| *b = 0),
-            MasterKey::Heap(b) => b.iter_mut().for_each(|b| *b = 0),
+            MasterKey::Inline { buf, .. } => buf.zeroize(),
+            MasterKey::Heap(b) => b.zeroize(),
         }
     }
 }

@@ -28,7 +28,8 @@ pub unsafe extern "C" fn i2d_SSL_SESSION(in_: *const SSL_SESSION, pp: *mut *mut 
     guard(0, || {
         // SAFETY: the caller holds a reference on a non-NULL `in_`.
         let s = unsafe { handle::session(in_) }?;
-        let bytes = s.read(|f| der::encode(&DerSession::from_fields(f)));
+        // The encoding holds the master key: wiped once copied out.
+        let bytes = zeroize::Zeroizing::new(s.read(|f| der::encode(&DerSession::from_fields(f))));
         let len = c_int::try_from(bytes.len()).ok().filter(|&len| len != 0)?;
         // SAFETY: a non-NULL `pp` is valid for reading and writing a pointer.
         Some(match unsafe { handle::read_ptr(pp) } {

@@ -518,7 +518,7 @@ pub fn decode(input: &[u8], now: i64) -> Result<(DerSession, usize), DerError> {
             ssl_version,
             cipher_id: c.id,
             session_id,
-            master_key,
+            master_key: zeroize::Zeroizing::new(master_key),
             time,
             timeout,
             sid_ctx,

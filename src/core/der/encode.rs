@@ -61,7 +61,18 @@ pub fn encode(s: &DerSession) -> Vec<u8> {
     if s.cipher_id == 0 {
         return Vec::new();
     }
-    let mut b = Vec::with_capacity(128 + s.master_key.len());
+    // Room for every field (at most 12 header bytes each, and the integers), so that the
+    // buffer never moves and leaves no copy of the master key in a released allocation; it
+    // is wiped when dropped. The caller wipes the returned encoding when it is a secret to keep.
+    let e = &s.extras;
+    let bytes = [&e.peer_cert, &e.hostname, &e.psk_identity_hint, &e.psk_identity, &e.ticket]
+        .into_iter()
+        .chain([&e.srp_username, &e.alpn_selected, &e.ticket_appdata])
+        .map(|v| v.as_ref().map_or(0, Vec::len))
+        .sum::<usize>();
+    let mut b = zeroize::Zeroizing::new(Vec::with_capacity(
+        512 + s.session_id.len() + s.master_key.len() + s.sid_ctx.len() + bytes,
+    ));
     push_tlv(&mut b, TAG_INTEGER, &int_content_unsigned(u64::from(SESSION_ASN1_VERSION)));
     push_tlv(&mut b, TAG_INTEGER, &int_content_signed(i64::from(s.ssl_version)));
     push_tlv(&mut b, TAG_OCTET_STRING, &[(s.cipher_id >> 8) as u8, s.cipher_id as u8]);
@@ -121,7 +132,7 @@ pub fn encode(s: &DerSession) -> Vec<u8> {
     }
     push_explicit(&mut b, 19, TAG_INTEGER, &int_content_unsigned(u64::from(s.extras.kex_group)));
 
-    let mut out = Vec::with_capacity(b.len() + 4);
+    let mut out = Vec::with_capacity(b.len() + 10);
     push_tlv(&mut out, TAG_SEQUENCE, &b);
     out
 }

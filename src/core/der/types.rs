@@ -3,6 +3,7 @@
 
 use crate::core::key::Bytes32;
 use crate::core::session::{Extras, Fields, MAX_MASTER_KEY_LENGTH};
+use zeroize::Zeroizing;
 
 /// Every field OpenSSL 3.0 encodes. Absent optional fields use the value that
 /// makes OpenSSL omit them.
@@ -15,8 +16,8 @@ pub struct DerSession {
     pub cipher_id: u32,
     /// At most 32 bytes on decode.
     pub session_id: Vec<u8>,
-    /// At most 512 bytes on decode.
-    pub master_key: Vec<u8>,
+    /// At most 512 bytes on decode. Wiped when dropped.
+    pub master_key: Zeroizing<Vec<u8>>,
     /// 0 = omitted. Decode replaces absent/0 by `now`.
     pub time: i64,
     /// 0 = omitted. Decode replaces absent/0 by 3.
@@ -108,7 +109,7 @@ impl DerSession {
             ssl_version: f.version,
             cipher_id: f.cipher_id,
             session_id: f.id.as_slice().to_vec(),
-            master_key: f.master_key().to_vec(),
+            master_key: Zeroizing::new(f.master_key().to_vec()),
             time: f.time,
             timeout: f.timeout,
             sid_ctx: f.sid_ctx.as_slice().to_vec(),
