@@ -95,6 +95,9 @@ pub fn claim(lib: &LibSsl, ssl: Ssl, s: &LibSession) -> bool {
     if !single_use(lib, ssl) {
         return true;
     }
+    // divergence: libssl alone accepts a session from its own cache once (its anti-replay
+    // removal succeeds); in fleet mode only when this process also deletes the Redis copy,
+    // so a session is accepted once fleet-wide, and refused while Redis cannot tell.
     f.store.claim(&session_key(s.sid_ctx().as_slice(), s.id().as_slice()))
 }
 

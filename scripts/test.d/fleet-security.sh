@@ -245,4 +245,21 @@ for mode in anti-replay no_anti_replay; do
     check 'accepted "$b1" && accepted "$a1"' "control, -no_anti_replay: both servers accept the replay"
   fi
 done
+
+echo "== 0-RTT where Redis has no GETDEL (renamed away): the atomic script takes it"
+R2PORT=$(free_port)
+timeout 300 redis-server --bind 127.0.0.1 --port "$R2PORT" --save '' --appendonly no --dir "$D" \
+  --rename-command GETDEL "" >"$D/redis2.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do timeout 5 redis-cli -p "$R2PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+server EC 2 SESSCACHE_REDIS="redis://127.0.0.1:$R2PORT/0" -- -early_data
+server ED 1 SESSCACHE_REDIS="redis://127.0.0.1:$R2PORT/0" -- -early_data
+early EC -sess_out "$D/e3.pem" >/dev/null
+d1=$(early ED -sess_in "$D/e3.pem" -early_data "$D/early.txt")
+c1=$(early EC -sess_in "$D/e3.pem" -early_data "$D/early.txt")
+done_server EC; done_server ED
+echo "no GETDEL: made on A, replayed to B then A: B: $d1| A: $c1"
+echo "no GETDEL: B $(grep '^redis ' "$D/ED.stats")"
+check 'accepted "$d1" && ! accepted "$c1" && [ "$(stat_of ED errors)" = 0 ] && [ "$(stat_of ED hits)" = 1 ]' \
+  "without GETDEL the script takes the session: the first server only, no error"
 exit $fail

@@ -7,10 +7,12 @@
 //! `TimedOut` once it has passed. Connecting, the TLS handshake (rustls), `AUTH`/`SELECT`, the
 //! command and its reply all share that one deadline. The crate still parses URLs, encodes
 //! commands and parses replies ([`redis::Parser`]); [`Conn`] implements
-//! [`redis::ConnectionLike`], so the crate's commands (and its cluster routing) can run on it.
+//! [`redis::ConnectionLike`], so the crate's typed commands run on it, and a cluster or
+//! sentinel backend can open its node connections with [`Conn::open`].
 //!
-//! No `CLIENT SETINFO` is sent. A host name in the URL is resolved when connecting (by the
-//! system resolver, which no deadline bounds): give an IP address.
+//! No `CLIENT SETINFO` is sent. Not bounded by the deadline: a host name in the URL is resolved
+//! when connecting (by the system resolver: give an IP address), and connecting to a Unix
+//! socket whose listen queue is full.
 #![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
