@@ -22,14 +22,13 @@
 use once_cell::sync::Lazy;
 use sesscache::core::key::Bytes32;
 use sesscache::core::mode::CacheMode;
-use sesscache::core::store_rule::{stores_internally, StoreFacts, OP_NO_ANTI_REPLAY};
+use sesscache::core::store_rule::{is_tls13, stores_internally, StoreFacts, OP_NO_ANTI_REPLAY};
 use sesscache::core::time;
 use sesscache::redis_store::seal::SealKeys;
 use sesscache::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore};
 use zeroize::Zeroizing;
 
 use crate::config::{config, Config};
-use crate::state::is_tls13;
 use crate::sys::loader::LibSsl;
 use crate::sys::objects::Ssl;
 use crate::sys::session::LibSession;

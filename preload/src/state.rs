@@ -17,7 +17,7 @@ use sesscache::core::handshake::{lookup_in_cache, HandshakeHooks};
 use sesscache::core::key::{Bytes32, MAX_ID_LENGTH};
 use sesscache::core::mode::CacheMode;
 use sesscache::core::stats::Stat;
-use sesscache::core::store_rule::{stores_internally, StoreFacts};
+use sesscache::core::store_rule::{is_tls13, stores_internally, StoreFacts};
 use sesscache::core::time;
 
 use crate::config::config;
@@ -443,9 +443,4 @@ fn same_callbacks(now: &RealCallbacks, ours: &Trampolines) -> (bool, bool, bool)
         now.new.is_some_and(|f| std::ptr::fn_addr_eq(f, ours.new)),
         now.remove.is_some_and(|f| std::ptr::fn_addr_eq(f, ours.remove)),
     )
-}
-
-/// `SSL_IS_TLS13`: TLS 1.3 or a later TLS version (DTLS versions count down from 0xfeff).
-pub(crate) fn is_tls13(version: i32) -> bool {
-    (0x0304..0x0400).contains(&version)
 }

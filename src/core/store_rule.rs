@@ -9,6 +9,11 @@ pub const OP_NO_TICKET: u64 = 1 << 14;
 /// `SSL_OP_NO_ANTI_REPLAY`.
 pub const OP_NO_ANTI_REPLAY: u64 = 1 << 24;
 
+/// `SSL_IS_TLS13`: TLS 1.3 or a later TLS version (DTLS versions count down from 0xfeff).
+pub fn is_tls13(version: i32) -> bool {
+    (0x0304..0x0400).contains(&version)
+}
+
 /// What `ssl_update_cache` reads from the connection and its session context when it decides
 /// whether to store a session internally.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
