@@ -13,14 +13,14 @@
 # fails; for the stalled and silent Redis every handshake must show the wait (at least half
 # the bound). A library that waits twice, or not at all, fails every time.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+# shellcheck source=scripts/tls-certs.sh
+. scripts/tls-certs.sh
 CT=target/ct/fleet-deadline
-PRE=$PWD/$REL/libsesscache_preload.so
 mkdir -p "$CT"
 command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
 command -v nginx >/dev/null || { echo "nginx is not installed (apt-get install nginx)"; exit 1; }
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
 PIDS=()
 RPID=
@@ -31,17 +31,10 @@ cleanup() {
   rm -rf "$D"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca -days 1 \
-  -keyout "$D/ca.key" -out "$D/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=redis -keyout "$D/redis.key" \
-  -out "$D/redis.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$D/ext"
-openssl x509 -req -in "$D/redis.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial -days 1 \
-  -extfile "$D/ext" -out "$D/redis.pem" 2>/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 \
-  -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
+test_ca "$D" ca
+test_cert "$D" redis ca 'subjectAltName=IP:127.0.0.1'
+test_self_signed "$D" cert
+mv "$D/cert.key" "$D/key.pem"
 openssl rand -hex 32 >"$D/keys"
 
 RPORT=$(free_port)

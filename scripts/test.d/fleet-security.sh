@@ -15,14 +15,14 @@
 #     accepted by the first only, in both orders (control: with -no_anti_replay both accept).
 # redis-server missing is a failure, not a skip.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+# shellcheck source=scripts/tls-certs.sh
+. scripts/tls-certs.sh
 CT=target/ct/fleet-security
-PRE=$PWD/$REL/libsesscache_preload.so
 mkdir -p "$CT"
 command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
 command -v redis-cli >/dev/null || { echo "redis-cli is not installed (apt-get install redis-tools)"; exit 1; }
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
 PIDS=()
 cleanup() {
@@ -34,24 +34,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 # ---- certificates (test CA, Redis's certificate for IP 127.0.0.1, a client certificate) ----
-cert() { # NAME CA SAN-EXTENSIONS
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-    -keyout "$D/$1.key" -out "$D/$1.csr" 2>/dev/null
-  printf '%s\nbasicConstraints=CA:FALSE\n' "$3" >"$D/$1.ext"
-  openssl x509 -req -in "$D/$1.csr" -CA "$D/$2.pem" -CAkey "$D/$2.key" -CAcreateserial -days 1 \
-    -extfile "$D/$1.ext" -out "$D/$1.pem" 2>/dev/null
-}
-for ca in ca rogue; do
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=test $ca" -days 1 \
-    -keyout "$D/$ca.key" -out "$D/$ca.pem" 2>/dev/null
-done
-cert redis ca 'subjectAltName=IP:127.0.0.1'
-cert client ca 'extendedKeyUsage=clientAuth'
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 \
-  -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
+test_ca "$D" ca
+test_ca "$D" rogue
+test_cert "$D" redis ca 'subjectAltName=IP:127.0.0.1'
+test_cert "$D" client ca 'extendedKeyUsage=clientAuth'
+test_self_signed "$D" cert
+mv "$D/cert.key" "$D/key.pem"
 openssl rand -hex 32 >"$D/k1"
 openssl rand -hex 32 >"$D/k2"
 cp "$D/k1" "$D/keys1"

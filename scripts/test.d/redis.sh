@@ -14,6 +14,8 @@ command -v redis-cli >/dev/null || { echo "redis-cli is not installed"; exit 1; 
 $CC $CFLAGS -Iinclude -o "$CT/redis_fleet" c_tests/redis_fleet.c -L$REL -lsesscache
 run() { LD_LIBRARY_PATH=$REL "$CT/redis_fleet" "$@"; }
 
+# shellcheck source=scripts/tls-certs.sh
+. scripts/tls-certs.sh
 port=$(free_port)
 tport=$(free_port)
 url="redis://127.0.0.1:$port/0"
@@ -21,13 +23,8 @@ turl="rediss://127.0.0.1:$tport/0"
 cli="redis-cli -h 127.0.0.1 -p $port"
 dir="$PWD/$CT"
 # A test CA and Redis's certificate for IP 127.0.0.1; two seal keys.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca -days 1 \
-  -keyout "$CT/ca.key" -out "$CT/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=redis -keyout "$CT/redis.key" \
-  -out "$CT/redis.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$CT/redis.ext"
-openssl x509 -req -in "$CT/redis.csr" -CA "$CT/ca.pem" -CAkey "$CT/ca.key" -CAcreateserial -days 1 \
-  -extfile "$CT/redis.ext" -out "$CT/redis.pem" 2>/dev/null
+test_ca "$CT" ca
+test_cert "$CT" redis ca 'subjectAltName=IP:127.0.0.1'
 openssl rand -hex 32 >"$CT/k1"
 openssl rand -hex 32 >"$CT/k2"
 cp "$CT/k1" "$CT/keys1"
