@@ -11,7 +11,7 @@ pub const OP_NO_ANTI_REPLAY: u64 = 1 << 24;
 
 /// `SSL_IS_TLS13`: TLS 1.3 or a later TLS version (DTLS versions count down from 0xfeff).
 pub fn is_tls13(version: i32) -> bool {
-    (0x0304..0x0400).contains(&version)
+    (crate::abi::TLS1_3_VERSION..0x0400).contains(&version)
 }
 
 /// What `ssl_update_cache` reads from the connection and its session context when it decides
