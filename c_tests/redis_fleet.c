@@ -10,7 +10,8 @@
  *                                        a Redis-only server; prints reused and the counters
  *   KEYS: a key file (sesscache_redis_seal_file) whose first key seals the values; with the
  *   environment's REDIS_FLEET_CA set, the URL is rediss:// and sesscache_redis_attach_tls
- *   verifies the server with that CA file.
+ *   verifies the server with that CA file. REDIS_FLEET_TIMEOUT_MS sets the bound of put and
+ *   resume (default 50; the outage is measured at 50).
  *   redis_fleet outage URL REDIS_CLI STOP CONT KILL START
  *                                        stalls, kills and restarts Redis (shell commands) and
  *                                        measures how long lookups take meanwhile
@@ -27,6 +28,7 @@
 
 static int failures;
 static const char *g_keys; /* the seal key file, or NULL */
+static long g_timeout_ms = TIMEOUT_MS;
 
 static void check(int ok, const char *what)
 {
@@ -54,8 +56,8 @@ static SSL_CTX *server_ctx(const char *url, const char *sid_ctx)
         || !SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid_ctx, (unsigned int)strlen(sid_ctx))
         /* the keys first: no session is stored unsealed in between */
         || (g_keys != NULL && sesscache_redis_seal_file(ctx, g_keys) != 1)
-        || (ca != NULL ? sesscache_redis_attach_tls(ctx, url, TIMEOUT_MS, ca, NULL, NULL)
-                       : sesscache_redis_attach(ctx, url, TIMEOUT_MS)) != 1) {
+        || (ca != NULL ? sesscache_redis_attach_tls(ctx, url, g_timeout_ms, ca, NULL, NULL)
+                       : sesscache_redis_attach(ctx, url, g_timeout_ms)) != 1) {
         printf("FAIL server context\n");
         exit(2);
     }
@@ -321,6 +323,10 @@ static int do_outage(const char *url, const char *redis_cli, const char *stop, c
 
 int main(int argc, char **argv)
 {
+    const char *t = getenv("REDIS_FLEET_TIMEOUT_MS");
+
+    if (t != NULL && argc > 1 && strcmp(argv[1], "outage") != 0)
+        g_timeout_ms = atol(t);
     if ((argc == 5 || argc == 6) && strcmp(argv[1], "put") == 0) {
         g_keys = argc == 6 ? argv[5] : NULL;
         return do_put(argv[2], argv[3], argv[4]);
