@@ -118,7 +118,7 @@ impl SealKeys {
     /// Keys from raw bytes: `keys.len()` a non-zero multiple of 32, at most [`MAX_KEYS`] keys,
     /// none repeated and none all zero.
     pub fn from_bytes(keys: &[u8]) -> Result<SealKeys, KeyError> {
-        if keys.is_empty() || keys.len() % KEY_LEN != 0 {
+        if keys.is_empty() || !keys.len().is_multiple_of(KEY_LEN) {
             return Err(KeyError::BadLength(keys.len()));
         }
         let mut set = SealKeys { keys: Vec::new() };
