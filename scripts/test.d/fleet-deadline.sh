@@ -143,7 +143,7 @@ for bound in 50 300; do
   skip=$(( bound * 2 > 200 ? bound * 2 : 200 ))
   gap=$(( skip + 100 ))
   PORT_S=$(free_port)
-  env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/S$bound.stats" SESSCACHE_REDIS="rediss://127.0.0.1:$RPORT/0" \
+  env LD_PRELOAD="$PRE" SESSCACHE_REDIS="rediss://127.0.0.1:$RPORT/0" \
     SESSCACHE_REDIS_CA="$D/ca.pem" SESSCACHE_REDIS_SEAL_KEYS="$D/keys" SESSCACHE_REDIS_TIMEOUT_MS=$bound \
     timeout 300 openssl s_server -accept "127.0.0.1:$PORT_S" -cert "$D/cert.pem" -key "$D/key.pem" -no_ticket \
     -www </dev/null >"$D/S$bound.out" 2>"$D/S$bound.err" &
