@@ -187,6 +187,18 @@ static int do_dec(const char *file)
     return 0;
 }
 
+/* The current second from CLOCK_REALTIME itself: time(NULL) reads glibc's coarse clock, which
+ * can still show the previous second for a few milliseconds after the library's clock (Rust's
+ * SystemTime) has moved on, so a session made just then looked older than `after`. */
+static time_t precise_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        die("clock_gettime");
+    return ts.tv_sec;
+}
+
 /* d2i of exactly `len` bytes copied to their own allocation (an over-read leaves it). */
 static void try_decode(const char *label, const unsigned char *in, long len, long buflen)
 {
@@ -202,7 +214,7 @@ static void try_decode(const char *label, const unsigned char *in, long len, lon
     p = copy;
     before = time(NULL);
     s = d2i_SSL_SESSION(NULL, &p, len);
-    after = time(NULL);
+    after = precise_now();
     printf("%s ", label);
     if (s == NULL) {
         printf("ERR%s\n", p == copy ? "" : " cursor-moved");
