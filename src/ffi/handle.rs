@@ -256,6 +256,8 @@ unsafe impl<C: Counted + Sync> Sync for CtxRef<C> {}
 /// Takes a new C reference on `c`, unless `c` is being destroyed (its count already reached
 /// zero and its final flush is running callbacks that might try to revive it).
 pub fn ctx_try_up_ref<C: Counted>(c: &C) -> bool {
+    // divergence: OpenSSL 3.0 takes the reference (SSL_new, SSL_CTX_up_ref) and frees the
+    // context twice later; reviving a context that is being destroyed is a use-after-free.
     c.refs().fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n != 0).then(|| n + 1)).is_ok()
 }
 
