@@ -247,6 +247,17 @@ typedef struct x509_store_ctx_st X509_STORE_CTX;
 #define SESSCACHE_REDIS_SKIPPED 7
 
 /**
+ * `sesscache_redis_stat`: Redis Cluster `MOVED` and `ASK` redirections followed.
+ */
+#define SESSCACHE_REDIS_REDIRECTS 8
+
+/**
+ * `sesscache_redis_stat`: topology look-ups: a Redis Cluster's slot map asked for
+ * (`CLUSTER SLOTS`), or Redis Sentinel asked for the primary.
+ */
+#define SESSCACHE_REDIS_REFRESHES 9
+
+/**
  * `SSL_verify_cb` (NULL allowed): `int (*)(int preverify_ok, X509_STORE_CTX *x509_ctx)`.
  * Accepted and never called.
  */
@@ -584,6 +595,14 @@ const SSL_METHOD *TLS_client_method(void);
  * callbacks (replacing any) and keeps the connection pool in `ctx`; a second call replaces
  * the first.
  *
+ * A Redis Cluster: `redis-cluster://[[user]:password@]host:port[,host:port...]`, the seed
+ * nodes (one is enough; the slot map names the others); each key goes to the primary of its
+ * slot, `MOVED` and `ASK` are followed within the same timeout, and a primary that fails is
+ * skipped alone while the other slots are served. A primary watched by Redis Sentinel:
+ * `redis-sentinel://[[user]:password@]host:port[,host:port...]/<master-name>[/<db>]`, the
+ * sentinels; the store follows a failover by itself. `rediss-cluster://` and
+ * `rediss-sentinel://` are the same with TLS to every server (docs/fleet.md).
+ *
  * - new: the session's `i2d_SSL_SESSION` bytes are stored under
  *   `sesscache:<hex sid_ctx>:<hex id>` with a TTL of its remaining lifetime, sealed when
  *   the context has seal keys (`sesscache_redis_seal`);
@@ -621,7 +640,8 @@ int sesscache_redis_attach(SSL_CTX *ctx, const char *url, long timeout_ms);
  * must match the URL's host (an IP address needs an IP subjectAltName). Verification cannot
  * be turned off.
  *
- * Returns 1; 0 when `ctx` or `url` is NULL, the URL is not `rediss://`, a file cannot be
+ * Returns 1; 0 when `ctx` or `url` is NULL, the URL is not `rediss://` (or
+ * `rediss-cluster://`, `rediss-sentinel://`), a file cannot be
  * read or holds no certificate or key, or only one of `cert_file` and `key_file` is given.
  * Thread-safe.
  */

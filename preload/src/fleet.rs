@@ -25,7 +25,7 @@ use sesscache::core::mode::CacheMode;
 use sesscache::core::store_rule::{is_tls13, stores_internally, StoreFacts, OP_NO_ANTI_REPLAY};
 use sesscache::core::time;
 use sesscache::redis_store::seal::SealKeys;
-use sesscache::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore};
+use sesscache::redis_store::{remaining_ttl, session_key, RedisStat, RedisStore, STAT_COUNT};
 use zeroize::Zeroizing;
 
 use crate::config::{config, Config};
@@ -166,7 +166,8 @@ pub fn delete(s: &LibSession) {
 
 /// The counters, in `RedisStat` order, with their names (for the statistics file).
 pub fn counters() -> Option<Vec<(&'static str, u64)>> {
-    const NAMES: [&str; 8] = ["hits", "misses", "stores", "deletes", "errors", "timeouts", "corrupt", "skipped"];
+    const NAMES: [&str; STAT_COUNT] =
+        ["hits", "misses", "stores", "deletes", "errors", "timeouts", "corrupt", "skipped", "redirects", "refreshes"];
     let f = FLEET.as_ref()?;
     Some(NAMES.iter().enumerate().map(|(i, n)| (*n, f.store.stats().get(i).unwrap_or(0))).collect())
 }

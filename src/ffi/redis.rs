@@ -42,6 +42,11 @@ pub const SESSCACHE_REDIS_CORRUPT: c_int = 6;
 /// `sesscache_redis_stat`: operations skipped because Redis failed within the skip window (200 ms,
 /// or twice the timeout when that is longer).
 pub const SESSCACHE_REDIS_SKIPPED: c_int = 7;
+/// `sesscache_redis_stat`: Redis Cluster `MOVED` and `ASK` redirections followed.
+pub const SESSCACHE_REDIS_REDIRECTS: c_int = 8;
+/// `sesscache_redis_stat`: topology look-ups: a Redis Cluster's slot map asked for
+/// (`CLUSTER SLOTS`), or Redis Sentinel asked for the primary.
+pub const SESSCACHE_REDIS_REFRESHES: c_int = 9;
 
 // The C numbers are the core's counter indexes.
 const _: () = assert!(
@@ -53,6 +58,8 @@ const _: () = assert!(
         && SESSCACHE_REDIS_TIMEOUTS == RedisStat::Timeouts as c_int
         && SESSCACHE_REDIS_CORRUPT == RedisStat::Corrupt as c_int
         && SESSCACHE_REDIS_SKIPPED == RedisStat::Skipped as c_int
+        && SESSCACHE_REDIS_REDIRECTS == RedisStat::Redirects as c_int
+        && SESSCACHE_REDIS_REFRESHES == RedisStat::Refreshes as c_int
 );
 
 /// The store attached to `ctx`, if any, with the context's seal keys.
@@ -106,6 +113,14 @@ unsafe fn attach(ctx: *mut SSL_CTX, url: *const c_char, timeout_ms: c_long, tls:
 /// callbacks (replacing any) and keeps the connection pool in `ctx`; a second call replaces
 /// the first.
 ///
+/// A Redis Cluster: `redis-cluster://[[user]:password@]host:port[,host:port...]`, the seed
+/// nodes (one is enough; the slot map names the others); each key goes to the primary of its
+/// slot, `MOVED` and `ASK` are followed within the same timeout, and a primary that fails is
+/// skipped alone while the other slots are served. A primary watched by Redis Sentinel:
+/// `redis-sentinel://[[user]:password@]host:port[,host:port...]/<master-name>[/<db>]`, the
+/// sentinels; the store follows a failover by itself. `rediss-cluster://` and
+/// `rediss-sentinel://` are the same with TLS to every server (docs/fleet.md).
+///
 /// - new: the session's `i2d_SSL_SESSION` bytes are stored under
 ///   `sesscache:<hex sid_ctx>:<hex id>` with a TTL of its remaining lifetime, sealed when
 ///   the context has seal keys (`sesscache_redis_seal`);
@@ -145,7 +160,8 @@ pub unsafe extern "C" fn sesscache_redis_attach(ctx: *mut SSL_CTX, url: *const c
 /// must match the URL's host (an IP address needs an IP subjectAltName). Verification cannot
 /// be turned off.
 ///
-/// Returns 1; 0 when `ctx` or `url` is NULL, the URL is not `rediss://`, a file cannot be
+/// Returns 1; 0 when `ctx` or `url` is NULL, the URL is not `rediss://` (or
+/// `rediss-cluster://`, `rediss-sentinel://`), a file cannot be
 /// read or holds no certificate or key, or only one of `cert_file` and `key_file` is given.
 /// Thread-safe.
 #[unsafe(no_mangle)]

@@ -11,16 +11,25 @@
 //!
 //! - [`conn`]: one connection on a deadline (TCP or Unix socket; TLS with rustls);
 //! - [`tls`]: the rustls client configuration (CA file or system store, client certificate);
-//! - [`seal`]: sealed values (XChaCha20-Poly1305 under a fleet key, bound to the Redis key).
+//! - [`seal`]: sealed values (XChaCha20-Poly1305 under a fleet key, bound to the Redis key);
+//! - [`node`]: one server's idle connections and skip window, over [`conn`];
+//! - [`seeds`]: the URLs that name several servers, and the targets made from them;
+//! - [`cluster`], [`sentinel`]: Redis Cluster (slot map, `MOVED`/`ASK`) and Sentinel (the
+//!   primary the sentinels name) over [`node`]s, within the operation's one deadline;
+//! - [`backend`]: one of the three, chosen by the URL's scheme.
 //!
-//! They import nothing of this module. A Redis Cluster or Sentinel backend would open its
-//! node connections with [`conn::Conn`] (TLS included) and keep [`RedisStore`]'s sealing,
-//! counters and deadline: sealing happens above the connection, in `put_session` and
-//! `get_session`.
+//! They import nothing of this module (but the cluster tests, which use [`session_key`]).
+//! Sealing, the commands and the counters live here, above the backend: a value is sealed
+//! and opened the same way whichever server holds it.
 #![forbid(unsafe_code)]
 
+pub mod backend;
+pub mod cluster;
 pub mod conn;
+pub mod node;
 pub mod seal;
+pub mod seeds;
+pub mod sentinel;
 pub mod tls;
 
 use std::fmt;
@@ -31,7 +40,9 @@ use parking_lot::Mutex;
 use redis::{RedisError, RedisResult, Value};
 use zeroize::Zeroizing;
 
-use conn::{pack, Conn, Target};
+use backend::Backend;
+use conn::{pack, Conn};
+use node::{Events, Fail, Pace};
 use seal::SealKeys;
 use tls::TlsFiles;
 
@@ -40,8 +51,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
 /// The shortest time the store skips Redis after a connection error or a timeout (the skip
 /// window is this or twice the timeout, whichever is longer).
 pub const RETRY_AFTER: Duration = Duration::from_millis(200);
-/// Idle connections kept for reuse; more concurrent operations open (and then drop) their own.
-pub const MAX_IDLE: usize = 16;
+pub use node::MAX_IDLE;
 /// The prefix of every key.
 pub const KEY_PREFIX: &str = "sesscache:";
 /// `take` where the server has no `GETDEL` (Redis before 6.2): the same, atomically, in Lua.
@@ -65,12 +75,17 @@ pub enum RedisStat {
     /// Values that were not a session for the key (undecodable, another session's bytes, or
     /// a sealed value that does not open).
     Corrupt = 6,
-    /// Operations not attempted because Redis failed within the skip window.
+    /// Operations not attempted because Redis (the server that holds the key) failed within
+    /// the skip window.
     Skipped = 7,
+    /// Cluster `MOVED` and `ASK` redirections followed.
+    Redirects = 8,
+    /// Topology look-ups: `CLUSTER SLOTS` asked, or the sentinels asked for the primary.
+    Refreshes = 9,
 }
 
 /// The number of counters.
-pub const STAT_COUNT: usize = 8;
+pub const STAT_COUNT: usize = 10;
 
 /// Relaxed counters, readable while operations run.
 #[derive(Default)]
@@ -79,7 +94,14 @@ pub struct RedisStats([AtomicU64; STAT_COUNT]);
 impl RedisStats {
     /// Adds one to `s`.
     pub fn bump(&self, s: RedisStat) {
-        self.0[s as usize].fetch_add(1, Ordering::Relaxed);
+        self.add(s, 1);
+    }
+
+    /// Adds `n` to `s`.
+    pub fn add(&self, s: RedisStat, n: u64) {
+        if n > 0 {
+            self.0[s as usize].fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// The counter with index `i` (see [`RedisStat`]), `None` when out of range.
@@ -100,12 +122,8 @@ impl fmt::Display for OpenError {
 
 /// A Redis connection pool with one deadline per operation.
 pub struct RedisStore {
-    target: Target,
+    backend: Backend,
     timeout: Duration,
-    idle: Mutex<Vec<Conn>>,
-    /// Nanoseconds after `epoch` before which Redis is not tried (0: try).
-    down_until: AtomicU64,
-    epoch: Instant,
     stats: RedisStats,
     /// The server answered `GETDEL` with "unknown command": [`RedisStore::take`] runs a script.
     no_getdel: AtomicBool,
@@ -115,11 +133,14 @@ pub struct RedisStore {
 impl RedisStore {
     /// A store for `url`: `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS, the
     /// server's certificate verified with `tls`: its CA file, else the system trust store, and
-    /// its client certificate if any), or `redis+unix:///path`. TLS files for a URL that is
-    /// not `rediss://` are refused, as is `#insecure`. Reads the files now; does not connect:
-    /// Redis may come up later.
+    /// its client certificate if any), or `redis+unix:///path`; a Redis Cluster,
+    /// `redis-cluster://[[user]:password@]host:port[,host:port...]` (seed nodes), or a primary
+    /// watched by sentinels, `redis-sentinel://[[user]:password@]host:port[,...]/<master>[/<db>]`
+    /// (`rediss-cluster://`, `rediss-sentinel://` with TLS). TLS files for a URL without TLS
+    /// are refused, as is `#insecure`. Reads the files now; does not connect: Redis may come
+    /// up later.
     pub fn open(url: &str, timeout: Duration, tls: &TlsFiles) -> Result<RedisStore, OpenError> {
-        let wants_tls = redis::parse_redis_url(url).is_some_and(|u| matches!(u.scheme(), "rediss" | "valkeys"));
+        let wants_tls = Backend::wants_tls(url);
         let config = match (wants_tls, tls.is_default()) {
             (true, _) => Some(tls::client_config(tls).map_err(OpenError)?),
             (false, true) => None,
@@ -127,13 +148,11 @@ impl RedisStore {
                 return Err(OpenError("TLS files were given but the URL is not rediss://".into()));
             }
         };
-        let target = Target::parse(url, config).map_err(OpenError)?;
+        let pace = Pace { skip: skip_window(timeout), fair: budget(timeout) / 2 };
+        let backend = Backend::open(url, config, pace).map_err(OpenError)?;
         Ok(RedisStore {
-            target,
+            backend,
             timeout,
-            idle: Mutex::new(Vec::new()),
-            down_until: AtomicU64::new(0),
-            epoch: Instant::now(),
             stats: RedisStats::default(),
             no_getdel: AtomicBool::new(false),
             last_error: Mutex::new(None),
@@ -152,7 +171,7 @@ impl RedisStore {
 
     /// Whether connections are TLS.
     pub fn is_tls(&self) -> bool {
-        self.target.is_tls()
+        self.backend.is_tls()
     }
 
     /// The last failure, as one line (for logs), if any.
@@ -160,23 +179,23 @@ impl RedisStore {
         self.last_error.lock().clone()
     }
 
-    /// How long Redis is skipped after a failure.
+    /// How long Redis (a server of it) is skipped after a failure.
     pub fn skip_window(&self) -> Duration {
-        RETRY_AFTER.max(self.timeout.saturating_mul(2))
+        skip_window(self.timeout)
     }
 
     /// The value under `key`; `None` (counted as a miss) when absent or when Redis fails or is
     /// too slow. The caller counts the hit, or the miss of a value it cannot use. The value is
     /// wiped when dropped.
     pub fn get(&self, key: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        self.miss_if_none(self.run(|c| bulk(c.request(&pack(&[b"GET", key]), 1)?)).flatten())
+        self.miss_if_none(self.run(key, |c| bulk(c.request(&pack(&[b"GET", key]), 1)?)).flatten())
     }
 
     /// The value under `key`, deleted in the same step (`GETDEL`; a Lua script where Redis is
     /// older than 6.2), so that of several servers asking at once exactly one gets it.
     /// Counted as [`RedisStore::get`].
     pub fn take(&self, key: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        let v = self.run(|c| {
+        let v = self.run(key, |c| {
             if !self.no_getdel.load(Ordering::Relaxed) {
                 match c.request(&pack(&[b"GETDEL", key]), 1) {
                     Err(e) if is_unknown_command(&e) => self.no_getdel.store(true, Ordering::Relaxed),
@@ -207,7 +226,7 @@ impl RedisStore {
     /// Stores `value` under `key` for `ttl_secs` seconds (at least 1). False on failure.
     pub fn put(&self, key: &[u8], value: &[u8], ttl_secs: u64) -> bool {
         let ttl = ttl_secs.max(1).to_string();
-        let ok = self.run(|c| c.request(&pack(&[b"SET", key, value, b"EX", ttl.as_bytes()]), 1)).is_some();
+        let ok = self.run(key, |c| c.request(&pack(&[b"SET", key, value, b"EX", ttl.as_bytes()]), 1)).is_some();
         if ok {
             self.stats.bump(RedisStat::Stores);
         }
@@ -226,7 +245,7 @@ impl RedisStore {
     }
 
     fn del(&self, key: &[u8]) -> Option<i64> {
-        let n = self.run(|c| redis::from_owned_redis_value::<i64>(c.request(&pack(&[b"DEL", key]), 1)?))?;
+        let n = self.run(key, |c| redis::from_owned_redis_value::<i64>(c.request(&pack(&[b"DEL", key]), 1)?))?;
         if n > 0 {
             self.stats.bump(RedisStat::Deletes);
         }
@@ -266,67 +285,28 @@ impl RedisStore {
         opened
     }
 
-    fn nanos_since_epoch(&self, t: Instant) -> u64 {
-        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX).max(1)
-    }
-
     /// The deadline of an operation that starts at `start`: the timeout less a fifth (at least
     /// 2 ms), for what follows a timed-out wait (the kernel rounds a socket timeout up to its
     /// tick, the thread must be scheduled) and must still fit in the bound.
     fn deadline(&self, start: Instant) -> Instant {
-        let margin = (self.timeout / 5).max(Duration::from_millis(2));
-        start + self.timeout.saturating_sub(margin).max(Duration::from_millis(1))
+        start + budget(self.timeout)
     }
 
-    /// Runs `op` on a connection, all before one deadline; `None` on any failure (counted).
-    fn run<T>(&self, op: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Option<T> {
+    /// Runs `op` for `key` on the server that holds it, all before one deadline (redirections
+    /// and topology look-ups included); `None` on any failure (counted).
+    fn run<T>(&self, key: &[u8], op: impl FnMut(&mut Conn) -> RedisResult<T>) -> Option<T> {
         let start = Instant::now();
-        if self.nanos_since_epoch(start) < self.down_until.load(Ordering::Relaxed) {
-            self.stats.bump(RedisStat::Skipped);
-            return None;
-        }
-        let deadline = self.deadline(start);
-        let mut conn = match self.pooled() {
-            Some(c) => c,
-            // A connection that cannot be set up (refused, TLS, AUTH) pauses Redis too.
-            None => match Conn::open(&self.target, deadline) {
-                Ok(c) => c,
-                Err(e) => return self.failed(&e, start, true),
-            },
-        };
-        conn.set_deadline(deadline);
-        match op(&mut conn) {
-            Ok(v) => {
-                self.idle_push(conn);
-                Some(v)
+        let mut ev = Events::default();
+        let r = self.backend.run(key, self.deadline(start), &mut ev, op);
+        self.stats.add(RedisStat::Redirects, ev.redirects);
+        self.stats.add(RedisStat::Refreshes, ev.refreshes);
+        match r {
+            Ok(v) => Some(v),
+            Err(Fail::Skipped) => {
+                self.stats.bump(RedisStat::Skipped);
+                None
             }
-            Err(e) => {
-                // A connection still in step (the server answered with an error) is kept.
-                self.idle_push(conn);
-                self.failed(&e, start, false)
-            }
-        }
-    }
-
-    /// An idle connection of this process; a parent's (before `fork`) is dropped here, unused.
-    fn pooled(&self) -> Option<Conn> {
-        let mut idle = self.idle.lock();
-        while let Some(c) = idle.pop() {
-            if c.is_ours() {
-                return Some(c);
-            }
-        }
-        None
-    }
-
-    fn idle_push(&self, conn: Conn) {
-        use redis::ConnectionLike;
-        if !conn.is_open() {
-            return;
-        }
-        let mut idle = self.idle.lock();
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
+            Err(Fail::Down(e) | Fail::Reply(e)) => self.failed(&e, start),
         }
     }
 
@@ -334,17 +314,25 @@ impl RedisStore {
         *self.last_error.lock() = Some(what);
     }
 
-    fn failed<T>(&self, e: &RedisError, start: Instant, connecting: bool) -> Option<T> {
+    fn failed<T>(&self, e: &RedisError, start: Instant) -> Option<T> {
         let timed_out = e.is_timeout() || Instant::now() >= self.deadline(start);
         self.stats.bump(if timed_out { RedisStat::Timeouts } else { RedisStat::Errors });
         self.failure(e.to_string());
-        if connecting || timed_out || e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-            self.down_until.store(self.nanos_since_epoch(Instant::now() + self.skip_window()), Ordering::Relaxed);
-            // Pooled connections to a server that failed are likely dead too.
-            self.idle.lock().clear();
-        }
         None
     }
+}
+
+/// The time an operation has, for a store with `timeout`: the timeout less a fifth (at least
+/// 2 ms; see [`RedisStore::deadline`]).
+fn budget(timeout: Duration) -> Duration {
+    let margin = (timeout / 5).max(Duration::from_millis(2));
+    timeout.saturating_sub(margin).max(Duration::from_millis(1))
+}
+
+/// How long a server is skipped after a failure, for a store with `timeout`: 200 ms, or twice
+/// the timeout when that is longer.
+fn skip_window(timeout: Duration) -> Duration {
+    RETRY_AFTER.max(timeout.saturating_mul(2))
 }
 
 /// A bulk string reply (wiped when dropped), or none for a nil reply.
@@ -442,5 +430,58 @@ mod tests {
         assert_eq!(s.stats().get(RedisStat::Skipped as usize), Some(1));
         assert_eq!(s.stats().get(RedisStat::Misses as usize), Some(2));
         assert_eq!(s.stats().get(STAT_COUNT), None);
+    }
+}
+
+#[cfg(test)]
+mod stall_tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A server that accepts and never answers: one timeout, then the store skips it (the
+    /// store, and the same holds for each node of a cluster).
+    #[test]
+    #[cfg_attr(miri, ignore = "sockets")]
+    fn a_silent_server_is_one_timeout_then_skipped() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = RedisStore::open(
+            &format!("redis://{}", l.local_addr().unwrap()),
+            Duration::from_millis(50),
+            &TlsFiles::default(),
+        )
+        .unwrap();
+        let t = Instant::now();
+        assert_eq!(s.get(b"k"), None);
+        assert!(t.elapsed() < Duration::from_millis(50), "{:?}", t.elapsed());
+        assert!(!s.put(b"k", b"v", 10));
+        assert_eq!(s.get(b"k"), None);
+        assert_eq!(s.stats().get(RedisStat::Timeouts as usize), Some(1));
+        assert_eq!(s.stats().get(RedisStat::Skipped as usize), Some(2));
+    }
+
+    /// The same with a pooled connection: the server answers once, then stalls.
+    #[test]
+    #[cfg_attr(miri, ignore = "sockets")]
+    fn a_stalled_server_is_one_timeout_then_skipped() {
+        use std::io::{Read, Write};
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("redis://{}", l.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut buf = [0u8; 256];
+            let _ = c.read(&mut buf);
+            c.write_all(b"+OK\r\n").unwrap();
+            std::thread::sleep(Duration::from_millis(600));
+        });
+        let s = RedisStore::open(&url, Duration::from_millis(50), &TlsFiles::default()).unwrap();
+        assert!(s.put(b"k", b"v", 10));
+        let t = Instant::now();
+        assert_eq!(s.get(b"k"), None);
+        assert!(t.elapsed() < Duration::from_millis(50), "{:?}", t.elapsed());
+        assert!(!s.put(b"k", b"v", 10));
+        assert_eq!(s.get(b"k"), None);
+        assert_eq!(s.stats().get(RedisStat::Timeouts as usize), Some(1));
+        assert_eq!(s.stats().get(RedisStat::Skipped as usize), Some(2));
+        server.join().unwrap();
     }
 }
