@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Fleet mode over Redis Cluster (docs/fleet.md, "Redis Cluster"): a cluster that this script
+# starts on loopback (three primaries made by `redis-cli --cluster create --cluster-replicas 0`,
+# then a replica added to the third), each node on a free port whose cluster bus port (+10000)
+# is free too, without persistence, with cluster-require-full-coverage off. Two `openssl
+# s_server -no_ticket` under the preload with SESSCACHE_REDIS=redis-cluster://… (A names one
+# seed, B all three; sealed values; Redis the only store) and scripts/fleet-ha.py as the client:
+#   - 12 sessions of A resumed by B, their keys on every primary (redis-cli --scan on each);
+#   - a primary stalled (SIGSTOP): its sessions miss within the bound, the others hit;
+#   - slots migrated by hand (CLUSTER SETSLOT, MIGRATE) while serving: ASK, then MOVED, no miss;
+#   - `redis-cli --cluster reshard` of 2000 slots while sessions are minted and resumed: no miss,
+#     no failed handshake;
+#   - the third primary killed (SIGKILL): its sessions miss, each within the bound, while the
+#     others hit; its replica takes over and they hit again; the figures are printed.
+# Every process is stopped by its PID; redis-server missing is a failure, not a skip.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REL=target/release
+CT=target/ct/fleet-cluster
+PRE=$PWD/$REL/libsesscache_preload.so
+mkdir -p "$CT"
+command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
+command -v redis-cli >/dev/null || { echo "redis-cli is not installed (apt-get install redis-tools)"; exit 1; }
+[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
+# The nodes' directories (nodes.conf, which every CLUSTER SETSLOT rewrites and fsyncs) in memory
+# when the machine has /dev/shm: a disk busy with other work would stall a node for the fsync.
+N=$(mktemp -d /dev/shm/sesscache-cluster.XXXXXX 2>/dev/null || mktemp -d "$D/nodes.XXXXXX")
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$D" "$N"
+}
+trap cleanup EXIT
+BOUND=100
+
+# A free loopback port whose cluster bus port (port + 10000) is free too.
+bus_port() {
+  python3 - <<'PY'
+import socket
+for _ in range(500):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    if p + 10000 <= 65535:
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", p + 10000))
+            print(p)
+            break
+        except OSError:
+            pass
+        finally:
+            t.close()
+    s.close()
+else:
+    raise SystemExit("no free port pair")
+PY
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+cli() { local p=$1; shift; timeout 30 redis-cli -h 127.0.0.1 -p "$p" "$@"; }
+PORTS=()
+node() { # starts a cluster node on a free port pair; appends its port to PORTS
+  local p
+  p=$(bus_port)
+  mkdir -p "$N/$p"
+  timeout 600 redis-server --bind 127.0.0.1 --port "$p" --dir "$N/$p" --save '' --appendonly no \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+    --cluster-require-full-coverage no --logfile "$N/$p/log" &
+  PIDS+=($!)
+  for _ in $(seq 100); do cli "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+  cli "$p" ping | grep -q PONG || { echo "redis-server did not come up on $p"; cat "$N/$p/log"; exit 1; }
+  PORTS+=("$p")
+}
+node; node; node
+P1=${PORTS[0]} P2=${PORTS[1]} P3=${PORTS[2]}
+cli "$P1" --cluster create "127.0.0.1:$P1" "127.0.0.1:$P2" "127.0.0.1:$P3" --cluster-replicas 0 --cluster-yes \
+  >"$D/create.log" 2>&1 || { cat "$D/create.log"; exit 1; }
+cluster_ok() { for p in "$@"; do cli "$p" cluster info | grep -q 'cluster_state:ok' || return 1; done; }
+for _ in $(seq 200); do cluster_ok "$P1" "$P2" "$P3" && break; sleep 0.05; done
+cluster_ok "$P1" "$P2" "$P3" || { echo "the cluster did not come up"; exit 1; }
+# A replica for the third primary.
+node
+R=${PORTS[3]}
+ID3=$(cli "$P3" cluster myid)
+cli "$P1" --cluster add-node "127.0.0.1:$R" "127.0.0.1:$P3" --cluster-slave --cluster-master-id "$ID3" \
+  >"$D/add.log" 2>&1 || { cat "$D/add.log"; exit 1; }
+for _ in $(seq 200); do cli "$R" info replication | grep -q 'master_link_status:up' && break; sleep 0.05; done
+cli "$R" info replication | grep -q 'master_link_status:up' || { echo "the replica did not sync"; exit 1; }
+echo "redis $(redis-server --version | cut -d' ' -f3): a cluster of 3 primaries and 1 replica on loopback"
+
+# The control script that fleet-ha.py runs (ports and PIDs from the environment).
+for p in "${PORTS[@]}"; do cli "$p" info server | tr -d '\r' | sed -n 's/^process_id://p' >"$D/pid.$p"; done
+export P1 P2 P3 R D
+cat >"$D/ctl.sh" <<'CTL'
+#!/usr/bin/env bash
+set -euo pipefail
+cli() { local p=$1; shift; timeout 30 redis-cli -h 127.0.0.1 -p "$p" "$@"; }
+slot_of() { cli "$1" cluster keyslot "$2"; }
+move_keys() { # FROM TO KEY...: MIGRATE each key (a key already moved is NOKEY)
+  local from=$1 to=$2; shift 2
+  local k
+  for k in "$@"; do cli "$from" migrate 127.0.0.1 "$to" "" 0 5000 keys "$k" >/dev/null; done
+}
+case "$1" in
+  primaries) echo "$P1 $P2 $P3" ;;
+  replica) echo "$R" ;;
+  is-primary) if cli "$2" role | head -n1 | grep -q master; then echo yes; else echo no; fi ;;
+  # Every key on every primary that is up, as "port key".
+  scan)
+    for p in $P1 $P2 $P3 $R; do
+      cli "$p" role 2>/dev/null | head -n1 | grep -q master || continue
+      cli "$p" --scan --pattern 'sesscache:*' | sed "s/^/$p /"
+    done ;;
+  stop) kill -STOP "$(cat "$D/pid.$2")" ;;
+  cont) kill -CONT "$(cat "$D/pid.$2")" ;;
+  kill) kill -KILL "$(cat "$D/pid.$2")" ;;
+  # migrate-start FROM TO KEY...: the keys' slots become migrating (FROM) and importing (TO),
+  # and the first half of the keys move: the others stay where they were.
+  migrate-start)
+    from=$2 to=$3; shift 3
+    fid=$(cli "$from" cluster myid); tid=$(cli "$to" cluster myid)
+    for k in "$@"; do
+      s=$(slot_of "$from" "$k")
+      cli "$to" cluster setslot "$s" importing "$fid" >/dev/null
+      cli "$from" cluster setslot "$s" migrating "$tid" >/dev/null
+    done
+    half=$(( ($# + 1) / 2 ))
+    move_keys "$from" "$to" "${@:1:$half}" ;;
+  # migrate-finish FROM TO KEY...: every key of those slots moves and the slots change owner.
+  migrate-finish)
+    from=$2 to=$3; shift 3
+    tid=$(cli "$to" cluster myid)
+    for k in "$@"; do
+      s=$(slot_of "$from" "$k")
+      for _ in $(seq 100); do
+        keys=$(cli "$from" cluster getkeysinslot "$s" 100)
+        [ -z "$keys" ] && break
+        # shellcheck disable=SC2086
+        move_keys "$from" "$to" $keys
+      done
+      for p in "$to" "$from" $P1 $P2 $P3; do cli "$p" cluster setslot "$s" node "$tid" >/dev/null; done
+    done ;;
+  # reshard FROM TO N: redis-cli moves N slots (and their keys) from FROM to TO.
+  reshard)
+    cli "$2" --cluster reshard "127.0.0.1:$2" --cluster-from "$(cli "$2" cluster myid)" \
+      --cluster-to "$(cli "$3" cluster myid)" --cluster-slots "$4" --cluster-yes >"$D/reshard.log" 2>&1 ;;
+  *) echo "unknown: $1"; exit 1 ;;
+esac
+CTL
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 \
+  -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
+openssl rand -hex 32 >"$D/keys"
+# server NAME URL: s_server under the preload in fleet mode, Redis the only store.
+server() {
+  local port
+  port=$(free_port)
+  env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/$1.stats" SESSCACHE_REDIS="$2" SESSCACHE_REDIS_TIMEOUT_MS=$BOUND \
+    SESSCACHE_REDIS_SEAL_KEYS="$D/keys" SESSCACHE_MODE='server|no_internal_store' \
+    timeout 600 openssl s_server -accept "127.0.0.1:$port" -cert "$D/cert.pem" -key "$D/key.pem" -no_ticket -www \
+    </dev/null >"$D/$1.out" 2>"$D/$1.err" &
+  PIDS+=($!)
+  eval "PORT_$1=$port"
+  for _ in $(seq 200); do grep -q '^ACCEPT' "$D/$1.out" 2>/dev/null && return 0; sleep 0.05; done
+  echo "s_server $1 did not start"; cat "$D/$1.err"; exit 1
+}
+server A "redis-cluster://127.0.0.1:$P2"
+server B "redis-cluster://127.0.0.1:$P3,127.0.0.1:$P1,127.0.0.1:$P2"
+
+fail=0
+start=$(date +%s)
+timeout 300 python3 scripts/fleet-ha.py cluster "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
+echo "client: $(( $(date +%s) - start )) s"
+# The counters are written at most once a second while the cache is in use: one more handshake
+# each, a second later, and they are current.
+sleep 1.1
+for s in A B; do
+  port=$(eval echo "\$PORT_$s")
+  timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 </dev/null >/dev/null 2>&1 || true
+done
+sleep 0.2
+for s in A B; do echo "$s stats: $(grep '^redis ' "$D/$s.stats" || true)"; done
+stat_of() { grep '^redis ' "$D/$1.stats" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+check() { if eval "$1"; then echo "ok: $2"; else echo "FAILED: $2"; fail=1; fi; }
+check '[ "$(( $(stat_of A redirects) + $(stat_of B redirects) ))" -gt 0 ]' "MOVED and ASK were followed (redirects counted)"
+check '[ "$(stat_of B refreshes)" -ge 2 ]' "the slot map was refreshed ($(stat_of B refreshes) times)"
+check '[ "$(stat_of B corrupt)" = 0 ] && [ "$(stat_of A corrupt)" = 0 ]' "no corrupt value"
+check '! grep -q sesscache "$D/A.err" "$D/B.err"' "no message from the preload"
+exit $fail

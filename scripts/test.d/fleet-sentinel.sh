@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Fleet mode over Redis Sentinel (docs/fleet.md, "Redis Sentinel"), with TLS, AUTH and sealed
+# values: a primary, its replica and three sentinels (`redis-server --sentinel` with generated
+# configurations; down-after-milliseconds 1000, failover-timeout 4000), all TLS only with a
+# test CA and the password "fleet-pw" (sentinels included), on free loopback ports, without
+# persistence. Two `openssl s_server -no_ticket` under the preload with
+# SESSCACHE_REDIS=rediss-sentinel://:fleet-pw@<the three sentinels>/mymaster/0 (Redis the only
+# store) and scripts/fleet-ha.py as the client: B resumes 12 sessions of A; the primary is
+# killed (SIGKILL); lookups miss within the bound until the sentinels have promoted the replica;
+# then the earlier sessions (replicated) hit again and new sessions are shared again, without a
+# restart. The figures (slowest handshake, miss window, when sharing is back) are printed.
+# Every process is stopped by its PID; redis-server missing is a failure, not a skip.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REL=target/release
+CT=target/ct/fleet-sentinel
+PRE=$PWD/$REL/libsesscache_preload.so
+mkdir -p "$CT"
+command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
+command -v redis-cli >/dev/null || { echo "redis-cli is not installed (apt-get install redis-tools)"; exit 1; }
+[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$D"
+}
+trap cleanup EXIT
+BOUND=100
+PW=fleet-pw
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca -days 1 \
+  -keyout "$D/ca.key" -out "$D/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=redis -keyout "$D/redis.key" \
+  -out "$D/redis.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$D/ext"
+openssl x509 -req -in "$D/redis.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial -days 1 \
+  -extfile "$D/ext" -out "$D/redis.pem" 2>/dev/null
+TLS_CONF="tls-cert-file $D/redis.pem
+tls-key-file $D/redis.key
+tls-ca-cert-file $D/ca.pem
+tls-auth-clients no
+tls-replication yes"
+cli() { local p=$1; shift; timeout 10 redis-cli --tls --cacert "$D/ca.pem" -h 127.0.0.1 -p "$p" -a "$PW" --no-auth-warning "$@"; }
+up() { # PORT NAME: waits for PONG
+  for _ in $(seq 100); do cli "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done
+  echo "$2 did not come up on $1"; cat "$D/$2.log"; exit 1
+}
+# redis NAME PORT [directives]: a data node, TLS only, with a password.
+redis() {
+  local name=$1 port=$2; shift 2
+  mkdir -p "$D/$name"
+  { printf 'bind 127.0.0.1\nport 0\ntls-port %s\ndir %s\nsave ""\nappendonly no\nrequirepass %s\nmasterauth %s\n' \
+      "$port" "$D/$name" "$PW" "$PW"
+    echo "$TLS_CONF"; printf '%s\n' "$@"; } >"$D/$name.conf"
+  timeout 600 redis-server "$D/$name.conf" --logfile "$D/$name.log" &
+  PIDS+=($!)
+  up "$port" "$name"
+}
+PM=$(free_port); PR=$(free_port)
+redis primary "$PM"
+redis replica "$PR" "replicaof 127.0.0.1 $PM"
+for _ in $(seq 200); do cli "$PR" info replication | grep -q 'master_link_status:up' && break; sleep 0.05; done
+cli "$PR" info replication | grep -q 'master_link_status:up' || { echo "the replica did not sync"; exit 1; }
+SENTINELS=()
+for i in 1 2 3; do
+  port=$(free_port)
+  mkdir -p "$D/s$i"
+  { printf 'bind 127.0.0.1\nport 0\ntls-port %s\ndir %s\nrequirepass %s\n' "$port" "$D/s$i" "$PW"
+    echo "$TLS_CONF"
+    printf 'sentinel monitor mymaster 127.0.0.1 %s 2\nsentinel auth-pass mymaster %s\n' "$PM" "$PW"
+    printf 'sentinel sentinel-pass %s\nsentinel down-after-milliseconds mymaster 1000\n' "$PW"
+    printf 'sentinel failover-timeout mymaster 4000\nsentinel parallel-syncs mymaster 1\n'; } >"$D/s$i.conf"
+  timeout 600 redis-server "$D/s$i.conf" --sentinel --logfile "$D/s$i.log" &
+  PIDS+=($!)
+  up "$port" "s$i"
+  SENTINELS+=("$port")
+done
+# The sentinels know each other and the replica before the test goes on.
+for _ in $(seq 200); do
+  n=$(cli "${SENTINELS[0]}" sentinel master mymaster | tr -d '\r' | sed -n '/^num-other-sentinels$/{n;p}')
+  r=$(cli "${SENTINELS[0]}" sentinel master mymaster | tr -d '\r' | sed -n '/^num-slaves$/{n;p}')
+  [ "${n:-0}" = 2 ] && [ "${r:-0}" = 1 ] && break
+  sleep 0.1
+done
+[ "${n:-0}" = 2 ] && [ "${r:-0}" = 1 ] || { echo "the sentinels did not find each other ($n) and the replica ($r)"; exit 1; }
+echo "redis $(redis-server --version | cut -d' ' -f3): a primary, a replica and 3 sentinels, TLS only, with a password"
+URL="rediss-sentinel://:$PW@127.0.0.1:${SENTINELS[0]},127.0.0.1:${SENTINELS[1]},127.0.0.1:${SENTINELS[2]}/mymaster/0"
+
+PRIMARY_PID=$(cli "$PM" info server | tr -d '\r' | sed -n 's/^process_id://p')
+export D PW PM PRIMARY_PID S1=${SENTINELS[0]}
+cat >"$D/ctl.sh" <<'CTL'
+#!/usr/bin/env bash
+set -euo pipefail
+cli() { local p=$1; shift; timeout 10 redis-cli --tls --cacert "$D/ca.pem" -h 127.0.0.1 -p "$p" -a "$PW" --no-auth-warning "$@"; }
+case "$1" in
+  # The replica has everything the primary has.
+  wait-replicated) [ "$(cli "$PM" wait 1 5000)" = 1 ] ;;
+  kill-primary) kill -KILL "$PRIMARY_PID" ;;
+  primary) cli "$S1" sentinel get-master-addr-by-name mymaster | tr '\n' ' ' ;;
+  *) echo "unknown: $1"; exit 1 ;;
+esac
+CTL
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 \
+  -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
+openssl rand -hex 32 >"$D/keys"
+server() { # NAME: s_server under the preload in fleet mode, Redis the only store
+  local port
+  port=$(free_port)
+  env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/$1.stats" SESSCACHE_REDIS="$URL" SESSCACHE_REDIS_CA="$D/ca.pem" \
+    SESSCACHE_REDIS_TIMEOUT_MS=$BOUND SESSCACHE_REDIS_SEAL_KEYS="$D/keys" SESSCACHE_MODE='server|no_internal_store' \
+    timeout 600 openssl s_server -accept "127.0.0.1:$port" -cert "$D/cert.pem" -key "$D/key.pem" -no_ticket -www \
+    </dev/null >"$D/$1.out" 2>"$D/$1.err" &
+  PIDS+=($!)
+  eval "PORT_$1=$port"
+  for _ in $(seq 200); do grep -q '^ACCEPT' "$D/$1.out" 2>/dev/null && return 0; sleep 0.05; done
+  echo "s_server $1 did not start"; cat "$D/$1.err"; exit 1
+}
+server A
+server B
+
+fail=0
+start=$(date +%s)
+timeout 300 python3 scripts/fleet-ha.py sentinel "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
+echo "client: $(( $(date +%s) - start )) s"
+echo "primary before: 127.0.0.1 $PM; replica: 127.0.0.1 $PR"
+grep -h -E '\+(odown|failover-end|switch-master)' "$D"/s?.log | head -n 6 || true
+# The counters are written at most once a second while the cache is in use: one more handshake
+# each, a second later, and they are current.
+sleep 1.1
+for s in A B; do
+  port=$(eval echo "\$PORT_$s")
+  timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 </dev/null >/dev/null 2>&1 || true
+done
+sleep 0.2
+echo "B stats: $(grep '^redis ' "$D/B.stats" || true)"
+stat_of() { grep '^redis ' "$D/$1.stats" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+check() { if eval "$1"; then echo "ok: $2"; else echo "FAILED: $2"; fail=1; fi; }
+check '[ "$(stat_of B tls)" = 1 ] && [ "$(stat_of B sealed)" = 1 ]' "TLS to the sentinels and the primaries, sealed values"
+check '[ "$(stat_of B refreshes)" -ge 2 ]' "the sentinels were asked again after the failure ($(stat_of B refreshes) times)"
+check '[ "$(stat_of B corrupt)" = 0 ] && [ "$(stat_of B errors)" -ge 1 ]' "no corrupt value; the dead primary counted as errors"
+check '! grep -q sesscache "$D/A.err" "$D/B.err"' "no message from the preload"
+exit $fail
