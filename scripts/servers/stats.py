@@ -26,7 +26,7 @@ KEYS = [("context_live", "live"), ("sessions", "number"), ("connect_total", "con
         ("accept_renegotiate_total", "accept_renegotiate"), ("hits_total", "hits"), ("cb_hits_total", "cb_hits"),
         ("misses_total", "misses"), ("timeouts_total", "timeouts"), ("cache_full_total", "cache_full"),
         ("cache_mode", "mode"), ("cache_size", "size"), ("timeout_seconds", "timeout")]
-REDIS = ["hits", "misses", "stores", "deletes", "errors", "timeouts", "corrupt", "skipped"]
+REDIS = ["hits", "misses", "stores", "deletes", "errors", "timeouts", "corrupt", "skipped", "redirects", "refreshes"]
 
 
 def fail(msg):

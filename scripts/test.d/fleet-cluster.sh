@@ -14,14 +14,14 @@
 #     others hit; its replica takes over and they hit again; the figures are printed.
 # Every process is stopped by its PID; redis-server missing is a failure, not a skip.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-REL=target/release
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+# shellcheck source=scripts/tls-certs.sh
+. scripts/tls-certs.sh
 CT=target/ct/fleet-cluster
-PRE=$PWD/$REL/libsesscache_preload.so
 mkdir -p "$CT"
 command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
 command -v redis-cli >/dev/null || { echo "redis-cli is not installed (apt-get install redis-tools)"; exit 1; }
-[ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }
+need_preload
 D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
 # The nodes' directories (nodes.conf, which every CLUSTER SETSLOT rewrites and fsyncs) in memory
 # when the machine has /dev/shm: a disk busy with other work would stall a node for the fsync.
@@ -59,7 +59,6 @@ else:
     raise SystemExit("no free port pair")
 PY
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 cli() { local p=$1; shift; timeout 30 redis-cli -h 127.0.0.1 -p "$p" "$@"; }
 PORTS=()
@@ -152,19 +151,19 @@ case "$1" in
 esac
 CTL
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 \
-  -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
+test_self_signed "$D" cert
 openssl rand -hex 32 >"$D/keys"
 # server NAME URL: s_server under the preload in fleet mode, Redis the only store.
 server() {
   local port
   port=$(free_port)
+  mkdir -p "$D/$1.stats"
   env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/$1.stats" SESSCACHE_REDIS="$2" SESSCACHE_REDIS_TIMEOUT_MS=$BOUND \
     SESSCACHE_REDIS_SEAL_KEYS="$D/keys" SESSCACHE_MODE='server|no_internal_store' \
-    timeout 600 openssl s_server -accept "127.0.0.1:$port" -cert "$D/cert.pem" -key "$D/key.pem" -no_ticket -www \
+    timeout 600 openssl s_server -accept "127.0.0.1:$port" -cert "$D/cert.pem" -key "$D/cert.key" -no_ticket -www \
     </dev/null >"$D/$1.out" 2>"$D/$1.err" &
   PIDS+=($!)
-  eval "PORT_$1=$port"
+  eval "PORT_$1=$port PID_$1=$!"
   for _ in $(seq 200); do grep -q '^ACCEPT' "$D/$1.out" 2>/dev/null && return 0; sleep 0.05; done
   echo "s_server $1 did not start"; cat "$D/$1.err"; exit 1
 }
@@ -175,16 +174,12 @@ fail=0
 start=$(date +%s)
 timeout 300 python3 scripts/fleet-ha.py cluster "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
 echo "client: $(( $(date +%s) - start )) s"
-# The counters are written at most once a second while the cache is in use: one more handshake
-# each, a second later, and they are current.
-sleep 1.1
-for s in A B; do
-  port=$(eval echo "\$PORT_$s")
-  timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 </dev/null >/dev/null 2>&1 || true
-done
-sleep 0.2
-for s in A B; do echo "$s stats: $(grep '^redis ' "$D/$s.stats" || true)"; done
-stat_of() { grep '^redis ' "$D/$1.stats" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# SIGTERM: each server writes its final counters (SESSCACHE_STATS) before it ends.
+kill "$PID_A" "$PID_B"
+wait "$PID_A" "$PID_B" 2>/dev/null || true
+redis_line() { python3 scripts/servers/stats.py lines "$D/$1.stats" | grep '^redis ' || true; }
+stat_of() { redis_line "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+for s in A B; do echo "$s stats: $(redis_line $s)"; done
 check() { if eval "$1"; then echo "ok: $2"; else echo "FAILED: $2"; fail=1; fi; }
 check '[ "$(( $(stat_of A redirects) + $(stat_of B redirects) ))" -gt 0 ]' "MOVED and ASK were followed (redirects counted)"
 check '[ "$(stat_of B refreshes)" -ge 2 ]' "the slot map was refreshed ($(stat_of B refreshes) times)"

@@ -212,6 +212,8 @@ fn redis_help(name: &str) -> &'static str {
         "timeouts" => "Redis operations that gave up at the deadline.",
         "corrupt" => "Redis values that were not a session for their key.",
         "skipped" => "Redis operations not attempted because Redis had just failed.",
+        "redirects" => "Redis Cluster MOVED and ASK redirections followed.",
+        "refreshes" => "Redis Cluster slot maps asked for, or Redis Sentinel asked for the primary.",
         _ => "A counter of the Redis tier (see docs/preload.md).",
     }
 }
