@@ -3,7 +3,7 @@
 //! The `redis` crate's synchronous `ClusterConnection` applies its timeouts to each read and
 //! write and follows redirections and retries (with sleeps) inside one call, so one lookup could
 //! wait several timeouts. Here every step of an operation runs on [`Node`]s before the
-//! operation's one deadline: the slot map refresh when one is due, the command, each `MOVED`
+//! operation's one deadline: the slot map refresh when one is needed, the command, each `MOVED`
 //! (the slot map learns the new owner and the command goes there) and each `ASK` (`ASKING`,
 //! then the command, on the node named, once per redirection), at most [`MAX_REDIRECTS`] of
 //! them. The crate parses the replies and the redirections ([`RedisError::redirect_node`]);
@@ -13,18 +13,20 @@
 //!
 //! The slot map comes from `CLUSTER SLOTS`, asked of any node the store knows that is not in its
 //! skip window (the seeds of the URL, then every node of the last map, starting with a different
-//! one each time). It is asked when there is none, and again after a `MOVED`, a node failure or
-//! `CLUSTERDOWN`, at most once per [`REFRESH_INTERVAL`] per process, by one operation (the
-//! others use the map they have), within that operation's deadline. A node that fails is
-//! skipped alone for its skip window; the slots of the other nodes keep being served. When a
-//! node fails, the operation asks for the map at once if a refresh is due and, if another node
-//! owns the slot now (a replica promoted), retries there in the time left.
+//! one each time). It is asked before the command only when the store has none. Otherwise it is
+//! asked by an operation whose slot cannot be served where the map says (the node failed, is
+//! skipped, or answers `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`): that operation would miss
+//! anyway, so it spends its time left on the refresh and, if another node owns the slot now (a
+//! replica promoted), retries there. At most one refresh per [`REFRESH_INTERVAL`] per process;
+//! a `MOVED` teaches the map one slot at once. So a refresh never delays an operation whose
+//! node is up, and a node that fails costs the slots of that node only: it is skipped alone for
+//! its skip window while the other nodes keep serving theirs.
 //!
 //! Keys carry no hash tag (`sesscache:<hex sid_ctx>:<hex id>`): the whole key is hashed, so the
 //! sessions of one service spread over every slot and so over every primary.
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -96,8 +98,6 @@ pub struct Cluster {
     seed_nodes: Vec<Arc<Node>>,
     pace: Pace,
     topo: RwLock<Arc<Topology>>,
-    /// The map may be out of date: the next operation refreshes it when one is due.
-    stale: AtomicBool,
     /// Nanoseconds after `epoch` before which no refresh starts.
     next_refresh: AtomicU64,
     epoch: Instant,
@@ -121,7 +121,6 @@ impl Cluster {
             seed_nodes,
             pace,
             topo: RwLock::new(Arc::new(Topology::new(Vec::new(), &[NO_NODE; SLOTS as usize], false))),
-            stale: AtomicBool::new(false),
             next_refresh: AtomicU64::new(0),
             epoch: Instant::now(),
             rotor: AtomicUsize::new(0),
@@ -134,6 +133,14 @@ impl Cluster {
     }
 
     /// Runs `op` on the primary of `key`'s slot, following redirections, before `deadline`.
+    ///
+    /// The slot map is asked for first only when there is none. A map that may be out of date
+    /// is not refreshed before the command: an operation whose slot has a live primary runs at
+    /// once, so that a refresh that meets a stalled node never costs the slots of the other
+    /// nodes. `MOVED` teaches the map one slot; when the slot's node failed, is skipped, or
+    /// answers that it cannot serve the slot now (`CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`), the
+    /// operation, which would miss anyway, asks for the map (when a refresh is due) and retries
+    /// on the slot's new primary, if another node owns it now, in the time left.
     pub fn run<T>(
         &self,
         key: &[u8],
@@ -143,7 +150,7 @@ impl Cluster {
     ) -> Result<T, Fail> {
         let slot = key_slot(key);
         let mut last = None;
-        if self.stale.load(Ordering::Relaxed) || !self.topo.read().known {
+        if !self.topo.read().known {
             if let Refreshed::Failed(f) = self.refresh(deadline, ev) {
                 last = Some(f);
             }
@@ -154,48 +161,39 @@ impl Cluster {
         for _ in 0..=MAX_REDIRECTS {
             let Some(node) = target.take() else { return Err(last.unwrap_or(Fail::Skipped)) };
             let ask = std::mem::take(&mut asking);
-            let r = node.run(deadline, |c| {
+            let f = match node.run(deadline, |c| {
                 if ask {
                     c.request(&pack(&[b"ASKING"]), 1)?;
                 }
                 op(c)
-            });
-            match r {
+            }) {
                 Ok(v) => return Ok(v),
                 Err(Fail::Reply(e)) if matches!(e.kind(), ErrorKind::Moved | ErrorKind::Ask) => {
                     let Some(next) = self.redirected(&e, &node) else { return Err(Fail::Reply(e)) };
                     ev.redirects += 1;
-                    if e.kind() == ErrorKind::Moved {
-                        self.stale.store(true, Ordering::Relaxed);
-                    } else {
-                        asking = true;
-                    }
+                    asking = e.kind() == ErrorKind::Ask;
                     target = Some(next);
+                    continue;
                 }
-                Err(Fail::Reply(e)) => {
-                    if matches!(e.kind(), ErrorKind::ClusterDown | ErrorKind::TryAgain | ErrorKind::MasterDown) {
-                        self.stale.store(true, Ordering::Relaxed);
-                    }
-                    return Err(Fail::Reply(e));
+                Err(f) => f,
+            };
+            let unserved = match &f {
+                Fail::Skipped | Fail::Down(_) => true,
+                Fail::Reply(e) => {
+                    matches!(e.kind(), ErrorKind::ClusterDown | ErrorKind::TryAgain | ErrorKind::MasterDown)
                 }
-                Err(f) => {
-                    if matches!(f, Fail::Down(_)) {
-                        self.stale.store(true, Ordering::Relaxed);
+            };
+            // A failover may have given the slot to another node: look, once, in the time left.
+            if unserved && !looked_again {
+                looked_again = true;
+                if let Refreshed::Done = self.refresh(deadline, ev) {
+                    if let Some(n) = self.owner(slot).filter(|n| !Arc::ptr_eq(n, &node)) {
+                        target = Some(n);
+                        continue;
                     }
-                    // A failover may have given the slot to another node: look, once, when a
-                    // refresh is due, in the time left.
-                    if !looked_again && self.stale.load(Ordering::Relaxed) {
-                        looked_again = true;
-                        if let Refreshed::Done = self.refresh(deadline, ev) {
-                            if let Some(n) = self.owner(slot).filter(|n| !Arc::ptr_eq(n, &node)) {
-                                target = Some(n);
-                                continue;
-                            }
-                        }
-                    }
-                    return Err(f);
                 }
             }
+            return Err(f);
         }
         Err(Fail::Reply(RedisError::from((ErrorKind::ClientError, "too many cluster redirections"))))
     }
@@ -287,10 +285,7 @@ impl Cluster {
             }
             match n.run(deadline, |c| c.request(&pack(&[b"CLUSTER", b"SLOTS"]), 1)) {
                 Ok(v) => match self.install(&v, &n) {
-                    Ok(()) => {
-                        self.stale.store(false, Ordering::Relaxed);
-                        return Refreshed::Done;
-                    }
+                    Ok(()) => return Refreshed::Done,
                     Err(e) => last = Fail::Reply(RedisError::from((ErrorKind::ParseError, "CLUSTER SLOTS", e))),
                 },
                 Err(f) => last = f,
