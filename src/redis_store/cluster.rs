@@ -26,7 +26,7 @@
 //! sessions of one service spread over every slot and so over every primary.
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ use parking_lot::RwLock;
 use redis::{ErrorKind, RedisError, RedisResult, Value};
 
 use super::conn::{pack, Conn};
-use super::node::{addr_of, Events, Fail, Node, Pace};
+use super::node::{addr_of, Events, Fail, Node, Pace, Turns};
 use super::seeds::{Role, Seeds};
 
 /// The number of hash slots of a Redis Cluster.
@@ -98,9 +98,8 @@ pub struct Cluster {
     seed_nodes: Vec<Arc<Node>>,
     pace: Pace,
     topo: RwLock<Arc<Topology>>,
-    /// Nanoseconds after `epoch` before which no refresh starts.
-    next_refresh: AtomicU64,
-    epoch: Instant,
+    /// When the next refresh is due.
+    turns: Turns,
     /// Where the next refresh starts asking.
     rotor: AtomicUsize,
 }
@@ -121,8 +120,7 @@ impl Cluster {
             seed_nodes,
             pace,
             topo: RwLock::new(Arc::new(Topology::new(Vec::new(), &[NO_NODE; SLOTS as usize], false))),
-            next_refresh: AtomicU64::new(0),
-            epoch: Instant::now(),
+            turns: Turns::default(),
             rotor: AtomicUsize::new(0),
         })
     }
@@ -242,25 +240,15 @@ impl Cluster {
         topo.nodes.iter().chain(&self.seed_nodes).find(|n| !n.is_skipped(now)).or(self.seed_nodes.first()).cloned()
     }
 
-    fn nanos(&self, t: Instant) -> u64 {
-        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// Whether this caller may refresh now: one per interval, whoever comes first.
-    fn take_refresh_turn(&self) -> bool {
-        let now = Instant::now();
-        let next = self.next_refresh.load(Ordering::Relaxed);
+    /// Whether this caller, with `deadline`, may refresh now (see [`Turns::take`]).
+    fn take_refresh_turn(&self, deadline: Instant) -> bool {
         let interval = if self.topo.read().known { REFRESH_INTERVAL } else { FIRST_INTERVAL };
-        self.nanos(now) >= next
-            && self
-                .next_refresh
-                .compare_exchange(next, self.nanos(now + interval), Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
+        self.turns.take(interval, deadline, self.pace.look_up_time())
     }
 
     /// Asks nodes for `CLUSTER SLOTS` in turn until one answers, before `deadline`.
     fn refresh(&self, deadline: Instant, ev: &mut Events) -> Refreshed {
-        if !self.take_refresh_turn() {
+        if !self.take_refresh_turn(deadline) {
             return Refreshed::NotDue;
         }
         ev.refreshes += 1;
@@ -478,7 +466,8 @@ mod tests {
     #[test]
     fn refreshes_are_rate_limited() {
         let c = cluster("redis-cluster://127.0.0.1:1");
-        assert!(c.take_refresh_turn());
-        assert!(!c.take_refresh_turn());
+        let deadline = Instant::now() + Duration::from_secs(1);
+        assert!(c.take_refresh_turn(deadline));
+        assert!(!c.take_refresh_turn(deadline));
     }
 }

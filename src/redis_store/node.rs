@@ -53,6 +53,50 @@ pub struct Pace {
     pub fair: Duration,
 }
 
+impl Pace {
+    /// The least time left for an operation to start a topology look-up (a quarter of an
+    /// operation's time): one that waited out its deadline on a stalled server leaves the
+    /// look-up to the next operation, which has its whole time for it.
+    pub fn look_up_time(&self) -> Duration {
+        self.fair / 2
+    }
+}
+
+/// Topology look-ups (a cluster's slot map, the sentinels' primary) rate-limited per process:
+/// one per interval, by the first operation that finds one due and has time for it.
+#[derive(Debug)]
+pub struct Turns {
+    /// Nanoseconds after `epoch` before which no look-up starts.
+    next: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Turns {
+    fn default() -> Turns {
+        Turns { next: AtomicU64::new(0), epoch: Instant::now() }
+    }
+}
+
+impl Turns {
+    fn nanos(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the caller may look now: a look-up is due, and the caller has at least `least`
+    /// before its `deadline` (a caller without the time leaves its turn to the next one). The
+    /// next look-up is then due `interval` from now.
+    pub fn take(&self, interval: Duration, deadline: Instant, least: Duration) -> bool {
+        let now = Instant::now();
+        let next = self.next.load(Ordering::Relaxed);
+        deadline.saturating_duration_since(now) >= least
+            && self.nanos(now) >= next
+            && self
+                .next
+                .compare_exchange(next, self.nanos(now + interval), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 /// What a topology did for one operation, for the store's counters.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Events {
@@ -238,6 +282,16 @@ mod tests {
         assert_eq!(addr_of("127.0.0.1", 7000), "127.0.0.1:7000");
         assert_eq!(addr_of("::1", 7000), "[::1]:7000");
         assert_eq!(addr_of("[::1]", 7000), "[::1]:7000");
+    }
+
+    #[test]
+    fn turns_are_rate_limited_and_need_time() {
+        let t = Turns::default();
+        let (interval, least) = (Duration::from_secs(60), Duration::from_millis(10));
+        assert!(!t.take(interval, Instant::now() + Duration::from_millis(5), least), "no time left");
+        let later = Instant::now() + Duration::from_secs(1);
+        assert!(t.take(interval, later, least), "the turn was left to a caller with time");
+        assert!(!t.take(interval, later, least), "one per interval");
     }
 
     #[test]

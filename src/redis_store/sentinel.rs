@@ -18,7 +18,7 @@
 //! `rediss-sentinel://` URL) applies to the sentinels and to the primary alike.
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use redis::{ErrorKind, RedisError, RedisResult, Value};
 use zeroize::Zeroizing;
 
 use super::conn::{pack, Conn};
-use super::node::{addr_of, Events, Fail, Node, Pace};
+use super::node::{addr_of, Events, Fail, Node, Pace, Turns};
 use super::seeds::{Role, Seeds};
 
 /// The shortest time between two rounds of questions to the sentinels from one process.
@@ -62,9 +62,8 @@ pub struct Sentinel {
     known: Mutex<Vec<Arc<Node>>>,
     /// The primary failed: the sentinels are asked again when a round is due.
     stale: AtomicBool,
-    /// Nanoseconds after `epoch` before which no round starts.
-    next_refresh: AtomicU64,
-    epoch: Instant,
+    /// When the next round of questions is due.
+    turns: Turns,
     /// The sentinel that answered last.
     preferred: AtomicUsize,
 }
@@ -89,8 +88,7 @@ impl Sentinel {
             primary: RwLock::new(None),
             known: Mutex::new(Vec::new()),
             stale: AtomicBool::new(false),
-            next_refresh: AtomicU64::new(0),
-            epoch: Instant::now(),
+            turns: Turns::default(),
             preferred: AtomicUsize::new(0),
         })
     }
@@ -146,25 +144,15 @@ impl Sentinel {
         }
     }
 
-    fn nanos(&self, t: Instant) -> u64 {
-        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// Whether this caller may ask the sentinels now: one round per interval.
-    fn take_turn(&self) -> bool {
-        let now = Instant::now();
-        let next = self.next_refresh.load(Ordering::Relaxed);
+    /// Whether this caller, with `deadline`, may ask the sentinels now (see [`Turns::take`]).
+    fn take_turn(&self, deadline: Instant) -> bool {
         let interval = if self.primary.read().is_some() { REFRESH_INTERVAL } else { FIRST_INTERVAL };
-        self.nanos(now) >= next
-            && self
-                .next_refresh
-                .compare_exchange(next, self.nanos(now + interval), Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
+        self.turns.take(interval, deadline, self.pace.look_up_time())
     }
 
     /// Asks the sentinels in turn for the primary's address until one names it.
     fn resolve(&self, deadline: Instant, ev: &mut Events) -> Resolved {
-        if !self.take_turn() {
+        if !self.take_turn(deadline) {
             return Resolved::NotDue;
         }
         ev.refreshes += 1;
@@ -271,7 +259,8 @@ mod tests {
         s.point_at("127.0.0.1", 7001).unwrap();
         s.point_at("127.0.0.1", 7000).unwrap();
         assert!(Arc::ptr_eq(&a, s.primary.read().as_ref().unwrap()));
-        assert!(s.take_turn() && !s.take_turn());
+        let deadline = Instant::now() + Duration::from_secs(1);
+        assert!(s.take_turn(deadline) && !s.take_turn(deadline));
     }
 
     /// No sentinel answers (nothing listens): a bounded failure, then no round before the
