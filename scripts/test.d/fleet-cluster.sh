@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Fleet mode over Redis Cluster (docs/fleet.md, "Redis Cluster"): a cluster that this script
 # starts on loopback (three primaries made by `redis-cli --cluster create --cluster-replicas 0`,
-# then a replica added to the third), each node on a free port whose cluster bus port (+10000)
-# is free too, without persistence, with cluster-require-full-coverage off. Two `openssl
-# s_server -no_ticket` under the preload with SESSCACHE_REDIS=redis-cluster://… (A names one
+# then a replica added to the third and one to the first), each node on a free port whose
+# cluster bus port (+10000)
+# is free too, without persistence, with cluster-require-full-coverage off; TLS only (clients,
+# bus and replication) with a test CA and the password "fleet-pw"; every node listens on
+# 127.0.0.1 and 127.0.0.2 and announces 127.0.0.2 (cluster-announce-ip), while the URLs name
+# 127.0.0.1, so the store reaches the nodes at the addresses the slot map gives. Two `openssl
+# s_server -no_ticket` under the preload with SESSCACHE_REDIS=rediss-cluster://… (A names one
 # seed, B all three; sealed values; Redis the only store) and scripts/fleet-ha.py as the client:
 #   - 12 sessions of A resumed by B, their keys on every primary (redis-cli --scan on each);
 #   - a primary stalled (SIGSTOP): its sessions miss within the bound, the others hit;
@@ -11,7 +15,10 @@
 #   - `redis-cli --cluster reshard` of 2000 slots while sessions are minted and resumed: no miss,
 #     no failed handshake;
 #   - the third primary killed (SIGKILL): its sessions miss, each within the bound, while the
-#     others hit; its replica takes over and they hit again; the figures are printed.
+#     others hit; its replica takes over and they hit again;
+#   - the first primary stalled (SIGSTOP) until its replica takes over: its sessions miss, each
+#     lookup that reaches it waiting at most the bound, while the others hit; then they hit
+#     again. The figures are printed.
 # Every process is stopped by its PID; redis-server missing is a failure, not a skip.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
@@ -29,12 +36,16 @@ N=$(mktemp -d /dev/shm/sesscache-cluster.XXXXXX 2>/dev/null || mktemp -d "$D/nod
 PIDS=()
 cleanup() {
   local p
-  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  for p in "$D"/pid.*; do [ -f "$p" ] && { kill -CONT "$(cat "$p")" 2>/dev/null || true; }; done
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$D" "$N"
 }
 trap cleanup EXIT
-BOUND=100
+BOUND=200
+PW=fleet-pw
+test_ca "$D" ca
+test_cert "$D" redis ca 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2'
 
 # A free loopback port whose cluster bus port (port + 10000) is free too.
 bus_port() {
@@ -60,15 +71,19 @@ else:
 PY
 }
 
-cli() { local p=$1; shift; timeout 30 redis-cli -h 127.0.0.1 -p "$p" "$@"; }
+export D PW
+cli() { local p=$1; shift; timeout 30 redis-cli --tls --cacert "$D/ca.pem" -a "$PW" --no-auth-warning -h 127.0.0.1 -p "$p" "$@"; }
 PORTS=()
 node() { # starts a cluster node on a free port pair; appends its port to PORTS
   local p
   p=$(bus_port)
   mkdir -p "$N/$p"
-  timeout 600 redis-server --bind 127.0.0.1 --port "$p" --dir "$N/$p" --save '' --appendonly no \
-    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-    --cluster-require-full-coverage no --logfile "$N/$p/log" &
+  timeout 600 redis-server --bind 127.0.0.1 127.0.0.2 --port 0 --tls-port "$p" --tls-cluster yes \
+    --tls-replication yes --tls-cert-file "$D/redis.pem" --tls-key-file "$D/redis.key" \
+    --tls-ca-cert-file "$D/ca.pem" --tls-auth-clients no --requirepass "$PW" --masterauth "$PW" \
+    --dir "$N/$p" --save '' --appendonly no --cluster-enabled yes --cluster-config-file nodes.conf \
+    --cluster-node-timeout 2000 --cluster-require-full-coverage no --cluster-announce-ip 127.0.0.2 \
+    --logfile "$N/$p/log" &
   PIDS+=($!)
   for _ in $(seq 100); do cli "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
   cli "$p" ping | grep -q PONG || { echo "redis-server did not come up on $p"; cat "$N/$p/log"; exit 1; }
@@ -81,37 +96,44 @@ cli "$P1" --cluster create "127.0.0.1:$P1" "127.0.0.1:$P2" "127.0.0.1:$P3" --clu
 cluster_ok() { for p in "$@"; do cli "$p" cluster info | grep -q 'cluster_state:ok' || return 1; done; }
 for _ in $(seq 200); do cluster_ok "$P1" "$P2" "$P3" && break; sleep 0.05; done
 cluster_ok "$P1" "$P2" "$P3" || { echo "the cluster did not come up"; exit 1; }
-# A replica for the third primary.
-node
-R=${PORTS[3]}
-ID3=$(cli "$P3" cluster myid)
-cli "$P1" --cluster add-node "127.0.0.1:$R" "127.0.0.1:$P3" --cluster-slave --cluster-master-id "$ID3" \
-  >"$D/add.log" 2>&1 || { cat "$D/add.log"; exit 1; }
-for _ in $(seq 200); do cli "$R" info replication | grep -q 'master_link_status:up' && break; sleep 0.05; done
-cli "$R" info replication | grep -q 'master_link_status:up' || { echo "the replica did not sync"; exit 1; }
-echo "redis $(redis-server --version | cut -d' ' -f3): a cluster of 3 primaries and 1 replica on loopback"
+# A replica for the third primary and one for the first.
+replica_of() { # PRIMARY: starts a node and makes it the replica of PRIMARY; sets REPLICA
+  local id
+  node
+  REPLICA=${PORTS[-1]}
+  id=$(cli "$1" cluster myid)
+  cli "$1" --cluster add-node "127.0.0.1:$REPLICA" "127.0.0.1:$1" --cluster-slave --cluster-master-id "$id" \
+    >"$D/add.log" 2>&1 || { cat "$D/add.log"; exit 1; }
+  for _ in $(seq 200); do cli "$REPLICA" info replication | grep -q 'master_link_status:up' && break; sleep 0.05; done
+  cli "$REPLICA" info replication | grep -q 'master_link_status:up' || { echo "the replica did not sync"; exit 1; }
+}
+replica_of "$P3"; R3=$REPLICA
+replica_of "$P1"; R1=$REPLICA
+echo "redis $(redis-server --version | cut -d' ' -f3): a cluster of 3 primaries and 2 replicas on loopback, TLS only, announced on 127.0.0.2"
 
 # The control script that fleet-ha.py runs (ports and PIDs from the environment).
 for p in "${PORTS[@]}"; do cli "$p" info server | tr -d '\r' | sed -n 's/^process_id://p' >"$D/pid.$p"; done
-export P1 P2 P3 R D
+export P1 P2 P3 R1 R3
 cat >"$D/ctl.sh" <<'CTL'
 #!/usr/bin/env bash
 set -euo pipefail
-cli() { local p=$1; shift; timeout 30 redis-cli -h 127.0.0.1 -p "$p" "$@"; }
+cli() { local p=$1; shift; timeout 30 redis-cli --tls --cacert "$D/ca.pem" -a "$PW" --no-auth-warning -h 127.0.0.1 -p "$p" "$@"; }
 slot_of() { cli "$1" cluster keyslot "$2"; }
 move_keys() { # FROM TO KEY...: MIGRATE each key (a key already moved is NOKEY)
   local from=$1 to=$2; shift 2
   local k
-  for k in "$@"; do cli "$from" migrate 127.0.0.1 "$to" "" 0 5000 keys "$k" >/dev/null; done
+  for k in "$@"; do cli "$from" migrate 127.0.0.1 "$to" "" 0 5000 auth "$PW" keys "$k" >/dev/null; done
 }
 case "$1" in
   primaries) echo "$P1 $P2 $P3" ;;
-  replica) echo "$R" ;;
+  replica-of) if [ "$2" = "$P1" ]; then echo "$R1"; else echo "$R3"; fi ;;
   is-primary) if cli "$2" role | head -n1 | grep -q master; then echo yes; else echo no; fi ;;
   # Every key on every primary that is up, as "port key".
   scan)
-    for p in $P1 $P2 $P3 $R; do
-      cli "$p" role 2>/dev/null | head -n1 | grep -q master || continue
+    for p in $P1 $P2 $P3 $R1 $R3; do
+      # (a stopped node does not answer: 2 s for it)
+      timeout 2 redis-cli --tls --cacert "$D/ca.pem" -a "$PW" --no-auth-warning -h 127.0.0.1 -p "$p" role \
+        2>/dev/null | head -n1 | grep -q master || continue
       cli "$p" --scan --pattern 'sesscache:*' | sed "s/^/$p /"
     done ;;
   stop) kill -STOP "$(cat "$D/pid.$2")" ;;
@@ -158,7 +180,7 @@ server() {
   local port
   port=$(free_port)
   mkdir -p "$D/$1.stats"
-  env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/$1.stats" SESSCACHE_REDIS="$2" SESSCACHE_REDIS_TIMEOUT_MS=$BOUND \
+  env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/$1.stats" SESSCACHE_REDIS="$2" SESSCACHE_REDIS_CA="$D/ca.pem" SESSCACHE_REDIS_TIMEOUT_MS=$BOUND \
     SESSCACHE_REDIS_SEAL_KEYS="$D/keys" SESSCACHE_MODE='server|no_internal_store' \
     timeout 600 openssl s_server -accept "127.0.0.1:$port" -cert "$D/cert.pem" -key "$D/cert.key" -no_ticket -www \
     </dev/null >"$D/$1.out" 2>"$D/$1.err" &
@@ -167,12 +189,12 @@ server() {
   for _ in $(seq 200); do grep -q '^ACCEPT' "$D/$1.out" 2>/dev/null && return 0; sleep 0.05; done
   echo "s_server $1 did not start"; cat "$D/$1.err"; exit 1
 }
-server A "redis-cluster://127.0.0.1:$P2"
-server B "redis-cluster://127.0.0.1:$P3,127.0.0.1:$P1,127.0.0.1:$P2"
+server A "rediss-cluster://:$PW@127.0.0.1:$P2"
+server B "rediss-cluster://:$PW@127.0.0.1:$P3,127.0.0.1:$P1,127.0.0.1:$P2"
 
 fail=0
 start=$(date +%s)
-timeout 300 python3 scripts/fleet-ha.py cluster "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
+FLEET_HA_PIDS="$PID_A $PID_B" timeout 300 python3 scripts/fleet-ha.py cluster "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
 echo "client: $(( $(date +%s) - start )) s"
 # SIGTERM: each server writes its final counters (SESSCACHE_STATS) before it ends.
 kill "$PID_A" "$PID_B"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Fleet mode over Redis Sentinel (docs/fleet.md, "Redis Sentinel"), with TLS, AUTH and sealed
-# values: a primary, its replica and three sentinels (`redis-server --sentinel` with generated
+# values: a primary, two replicas and three sentinels (`redis-server --sentinel` with generated
 # configurations; down-after-milliseconds 1000, failover-timeout 4000), all TLS only with a
 # test CA and the password "fleet-pw" (sentinels included), on free loopback ports, without
 # persistence. Two `openssl s_server -no_ticket` under the preload with
 # SESSCACHE_REDIS=rediss-sentinel://:fleet-pw@<the three sentinels>/mymaster/0 (Redis the only
 # store) and scripts/fleet-ha.py as the client: B resumes 12 sessions of A; the primary is
-# killed (SIGKILL); lookups miss within the bound until the sentinels have promoted the replica;
-# then the earlier sessions (replicated) hit again and new sessions are shared again, without a
-# restart. The figures (slowest handshake, miss window, when sharing is back) are printed.
+# killed (SIGKILL: refused at once), then the replica that took over is stalled (SIGSTOP: every
+# lookup that reaches it waits); each time lookups miss within the bound until the sentinels
+# have promoted a replica, then the earlier sessions (replicated) hit again and new sessions are
+# shared again, without a restart. The figures (slowest handshake, miss window, when sharing is
+# back) are printed.
 # Every process is stopped by its PID; redis-server missing is a failure, not a skip.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
@@ -23,12 +25,13 @@ D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
 PIDS=()
 cleanup() {
   local p
+  if [ -f "$D/stopped.pid" ]; then kill -CONT "$(cat "$D/stopped.pid")" 2>/dev/null || true; fi
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$D"
 }
 trap cleanup EXIT
-BOUND=100
+BOUND=200
 PW=fleet-pw
 
 test_ca "$D" ca
@@ -54,11 +57,14 @@ redis() {
   PIDS+=($!)
   up "$port" "$name"
 }
-PM=$(free_port); PR=$(free_port)
+PM=$(free_port); PR=$(free_port); PR2=$(free_port)
 redis primary "$PM"
 redis replica "$PR" "replicaof 127.0.0.1 $PM"
-for _ in $(seq 200); do cli "$PR" info replication | grep -q 'master_link_status:up' && break; sleep 0.05; done
-cli "$PR" info replication | grep -q 'master_link_status:up' || { echo "the replica did not sync"; exit 1; }
+redis replica2 "$PR2" "replicaof 127.0.0.1 $PM"
+for r in "$PR" "$PR2"; do
+  for _ in $(seq 200); do cli "$r" info replication | grep -q 'master_link_status:up' && break; sleep 0.05; done
+  cli "$r" info replication | grep -q 'master_link_status:up' || { echo "the replica on $r did not sync"; exit 1; }
+done
 SENTINELS=()
 for i in 1 2 3; do
   port=$(free_port)
@@ -73,15 +79,15 @@ for i in 1 2 3; do
   up "$port" "s$i"
   SENTINELS+=("$port")
 done
-# The sentinels know each other and the replica before the test goes on.
+# The sentinels know each other and the replicas before the test goes on.
 for _ in $(seq 200); do
   n=$(cli "${SENTINELS[0]}" sentinel master mymaster | tr -d '\r' | sed -n '/^num-other-sentinels$/{n;p}')
   r=$(cli "${SENTINELS[0]}" sentinel master mymaster | tr -d '\r' | sed -n '/^num-slaves$/{n;p}')
-  [ "${n:-0}" = 2 ] && [ "${r:-0}" = 1 ] && break
+  [ "${n:-0}" = 2 ] && [ "${r:-0}" = 2 ] && break
   sleep 0.1
 done
-[ "${n:-0}" = 2 ] && [ "${r:-0}" = 1 ] || { echo "the sentinels did not find each other ($n) and the replica ($r)"; exit 1; }
-echo "redis $(redis-server --version | cut -d' ' -f3): a primary, a replica and 3 sentinels, TLS only, with a password"
+[ "${n:-0}" = 2 ] && [ "${r:-0}" = 2 ] || { echo "the sentinels did not find each other ($n) and the replicas ($r)"; exit 1; }
+echo "redis $(redis-server --version | cut -d' ' -f3): a primary, 2 replicas and 3 sentinels, TLS only, with a password"
 URL="rediss-sentinel://:$PW@127.0.0.1:${SENTINELS[0]},127.0.0.1:${SENTINELS[1]},127.0.0.1:${SENTINELS[2]}/mymaster/0"
 
 PRIMARY_PID=$(cli "$PM" info server | tr -d '\r' | sed -n 's/^process_id://p')
@@ -90,10 +96,16 @@ cat >"$D/ctl.sh" <<'CTL'
 #!/usr/bin/env bash
 set -euo pipefail
 cli() { local p=$1; shift; timeout 10 redis-cli --tls --cacert "$D/ca.pem" -h 127.0.0.1 -p "$p" -a "$PW" --no-auth-warning "$@"; }
+primary_port() { cli "$S1" sentinel get-master-addr-by-name mymaster | tail -n1; }
 case "$1" in
-  # The replica has everything the primary has.
-  wait-replicated) [ "$(cli "$PM" wait 1 5000)" = 1 ] ;;
+  # A replica has everything the primary has.
+  wait-replicated) [ "$(cli "$(primary_port)" wait 1 5000)" -ge 1 ] ;;
   kill-primary) kill -KILL "$PRIMARY_PID" ;;
+  # SIGSTOP to the current primary (its PID kept, so that the script's cleanup resumes it).
+  stop-primary)
+    pid=$(cli "$(primary_port)" info server | tr -d '\r' | sed -n 's/^process_id://p')
+    echo "$pid" >"$D/stopped.pid"
+    kill -STOP "$pid" ;;
   primary) cli "$S1" sentinel get-master-addr-by-name mymaster | tr '\n' ' ' ;;
   *) echo "unknown: $1"; exit 1 ;;
 esac
@@ -119,10 +131,10 @@ server B
 
 fail=0
 start=$(date +%s)
-timeout 300 python3 scripts/fleet-ha.py sentinel "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
+FLEET_HA_PIDS="$PID_A $PID_B" timeout 300 python3 scripts/fleet-ha.py sentinel "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
 echo "client: $(( $(date +%s) - start )) s"
-echo "primary before: 127.0.0.1 $PM; replica: 127.0.0.1 $PR"
-grep -h -E '\+(odown|failover-end|switch-master)' "$D"/s?.log | head -n 6 || true
+echo "primary at first: 127.0.0.1 $PM; replicas: 127.0.0.1 $PR, 127.0.0.1 $PR2"
+grep -h -E '\+(odown|failover-end|switch-master)' "$D"/s1.log || true
 # SIGTERM: each server writes its final counters (SESSCACHE_STATS) before it ends.
 kill "$PID_A" "$PID_B"
 wait "$PID_A" "$PID_B" 2>/dev/null || true
@@ -140,6 +152,7 @@ echo "the new primary (port $NEW) holds $nkeys sessions, $sealed of them sealed"
 check() { if eval "$1"; then echo "ok: $2"; else echo "FAILED: $2"; fail=1; fi; }
 check '[ "$nkeys" -ge 12 ] && [ "$sealed" = "$nkeys" ]' "every value in Redis is sealed (Redis and the sentinels take TLS only)"
 check '[ "$(stat_of B refreshes)" -ge 2 ]' "the sentinels were asked again after the failure ($(stat_of B refreshes) times)"
-check '[ "$(stat_of B corrupt)" = 0 ] && [ "$(stat_of B errors)" -ge 1 ]' "no corrupt value; the dead primary counted as errors"
+check '[ "$(stat_of B corrupt)" = 0 ] && [ "$(stat_of B errors)" -ge 1 ] && [ "$(stat_of B timeouts)" -ge 1 ]' \
+  "no corrupt value; the dead primary counted as errors, the stalled one as timeouts"
 check '! grep -q sesscache "$D/A.err" "$D/B.err"' "no message from the preload"
 exit $fail
