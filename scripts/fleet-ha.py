@@ -17,13 +17,15 @@ handshake is printed with the time the server and this client spent on a CPU and
 without one (/proc/PID/schedstat); what is left is time spent waiting (on Redis, or on the
 other side), which tells a wait of the store from a stalled scheduler.
 
-Timing (the rule of scripts/test.d/fleet-deadline.sh, on a 2-core machine that others share):
-a handshake's added time is its time less the median with everything up. In each phase at most
-one handshake may add the bound or more; a lookup expected to hit that missed is that one
-outlier only when its handshake shows it ran out of time (3/4 of the bound), otherwise it fails
-the phase. A phase the test can repeat (a stalled cluster primary) is measured once more
-before it fails. A store that waits twice, or serves a live primary's key wrong, fails every
-time.
+Timing (the rule of scripts/test.d/fleet-deadline.sh, on a 2-core virtual machine that others
+share): a handshake's added time is its time less the median with everything up, less the
+noise measured meanwhile (the hypervisor's steal from /proc/stat, which comes in 100 ms slices
+here, and the server's and client's time runnable without a CPU, from /proc/PID/schedstat). In
+each phase at most one handshake may add the bound or more; a lookup expected to hit that
+missed is that one outlier only when its handshake shows it ran out of time (3/4 of the
+bound), otherwise it fails the phase. A phase the test can repeat (a briefly stalled cluster
+primary) is measured once more before it fails. A store that waits twice, or serves a live
+primary's key wrong, fails every time.
 """
 import os
 import socket
@@ -130,39 +132,43 @@ class Driver:
         return r.stdout
 
     def hs(self, port, session=None):
+        """One handshake: (ms, reused, session, noise), noise being the milliseconds the
+        hypervisor took from the machine's CPUs and the server and this client spent runnable
+        without a CPU meanwhile (an upper bound of what the machine, not the store, added)."""
         self.handshakes[port] += 1
         spid = self.pids.get(port)
-        before = (sched_ms(spid) if spid else None, sched_ms("self"))
-        steal = steal_ms()
+        before, steal = (sched_ms(spid) if spid else None, sched_ms("self")), steal_ms()
         dt, reused, sess = hs(port, session)
+        after, stolen = (sched_ms(spid) if spid else None, sched_ms("self")), steal_ms() - steal
         if reused is None:
             self.failed += 1
+        waits = [b[1] - a[1] if a and b else 0.0 for a, b in zip(before, after)]
+        noise = stolen + sum(waits)
         if self.up_median and dt - self.up_median > self.bound / 2:
-            after = (sched_ms(spid) if spid else None, sched_ms("self"))
             f = ["?/?" if a is None or b is None else f"{b[0] - a[0]:.0f}/{b[1] - a[1]:.0f}"
                  for a, b in zip(before, after)]
             print(f"  slow handshake with {'A' if port == self.pa else 'B'}: {dt:.1f} ms "
                   f"({'reused' if reused else 'new'}{', offered ' + key(session)[-8:] if session else ''}); "
                   f"ms on a CPU / runnable without one: server {f[0]}, client {f[1]}; "
-                  f"stolen by the hypervisor: {steal_ms() - steal:.0f} ms", flush=True)
-        return dt, reused, sess
+                  f"stolen by the hypervisor: {stolen:.0f} ms", flush=True)
+        return dt, reused, sess, noise
 
     def mint(self, n):
         out = []
         for _ in range(n):
-            _, reused, s = self.hs(self.pa)
+            _, reused, s, _ = self.hs(self.pa)
             if s is not None and not reused:
                 out.append(s)
         return out
 
     def round(self, sessions, port=None):
         """Offers each session once (to B, or to `port`); [(ms since start, key, reused, ms,
-        port)]."""
+        port, noise)]."""
         res = []
         for s in sessions:
             t = now_ms()
-            dt, reused, _ = self.hs(port or self.pb, s)
-            res.append((t, key(s), reused, dt, port or self.pb))
+            dt, reused, _, noise = self.hs(port or self.pb, s)
+            res.append((t, key(s), reused, dt, port or self.pb, noise))
         return res
 
     def where(self):
@@ -177,9 +183,10 @@ class Driver:
         """The handshakes of a phase (in time order) against the timing rule; `expect(key)` is
         True (must hit), False (must miss) or None, `owner_of(key)` the server that holds it.
         Returns (wrong, outliers): lookups that went wrong without running out of time, and
-        handshakes over the bound or out of time. A miss that ran out of time skips its server
-        for the skip window, by design: the quick misses on that server (through the same
-        process) within the window belong to that one outlier."""
+        handshakes that added the bound or more besides the machine's measured noise (or ran out
+        of time). A miss that ran out of time skips its server for the skip window, by design:
+        the quick misses on that server (through the same process) within the window belong to
+        that one outlier."""
         window = max(200.0, 2 * self.bound) + 100
         wrong, outliers, skipped_until = [], [], {}
         for x in results:
@@ -192,7 +199,7 @@ class Driver:
                 continue
             elif e is not None and bool(x[2]) != e:
                 wrong.append(x)
-            elif added >= self.bound:
+            elif added - x[5] >= self.bound:
                 outliers.append(x)
         return wrong, outliers
 
@@ -205,8 +212,8 @@ class Driver:
         return not wrong and len(outliers) <= 1
 
     def added(self, results):
-        """The slowest and second slowest added times of `results`."""
-        a = sorted((x[3] - self.up_median for x in results), reverse=True) + [0.0, 0.0]
+        """The slowest and second slowest added times of `results`, less the machine's noise."""
+        a = sorted((x[3] - self.up_median - x[5] for x in results), reverse=True) + [0.0, 0.0]
         return a[0], a[1]
 
 
@@ -259,7 +266,7 @@ def cluster(d):
     check(not wrong, f"primary stalled: its {len(stalled)} lookups miss, the other {len(r) - len(stalled)} hit "
           f"({len(wrong)} wrong)")
     check(len(outliers) <= 1, f"primary stalled: all handshakes but one added less than the bound "
-          f"(slowest +{slow:.1f} ms, next +{second:.1f} ms, bound {d.bound:.0f} ms)")
+          f"(the machine's measured noise aside: slowest +{slow:.1f} ms, next +{second:.1f} ms, bound {d.bound:.0f} ms)")
     check(bool(waited), f"primary stalled: the store met the stall ({len(waited)} lookups paid one wait)")
     stall_slow = max(x[3] for x in stalled)
     time.sleep(d.past_skip())
@@ -331,7 +338,8 @@ def cluster_failover(d, name, chosen, owner, primary, breaker):
     d.ctl(breaker, primary)
     t0, log, back_at, promoted_at = now_ms(), [], None, None
     while now_ms() - t0 < 30000:
-        r = d.round(chosen)
+        # Both servers look up (a server learns of the new owner by failing on the old one).
+        r = d.round(chosen) + d.round(chosen, d.pa)
         log += r
         if promoted_at is None and d.ctl("is-primary", replica).strip() == "yes":
             promoted_at = now_ms() - t0
@@ -350,13 +358,12 @@ def cluster_failover(d, name, chosen, owner, primary, breaker):
     check(not wrong, f"{name}: the sessions of the other primaries hit ({sum(1 for x in kept if x[2])}/"
           f"{len(kept)} lookups)")
     check(len(outliers) <= 1, f"{name}: all handshakes but one added less than the bound "
-          f"(slowest +{slow:.1f} ms, next +{second:.1f} ms, bound {d.bound:.0f} ms)")
+          f"(the machine's measured noise aside: slowest +{slow:.1f} ms, next +{second:.1f} ms, bound {d.bound:.0f} ms)")
     if breaker == "stop":
         waited = [x for x in missed if x[3] - d.up_median >= d.bound / 2]
         check(bool(waited), f"{name}: the store met the stall ({len(waited)} lookups paid one wait)")
     check(back_at is not None, f"{name}: its replica promoted, its sessions hit again")
-    # New sessions: A may learn of the new owner only by failing there once (after a stall, by
-    # waiting out a store); from then on every new session is shared.
+    # New sessions (minted on A, resumed on B).
     new_back_at = None
     while back_at is not None and now_ms() - t0 < 40000:
         fresh = d.mint(2)
@@ -409,7 +416,7 @@ def failover(d, name, minted, breaker):
     print(f"{name}: {d.ctl('primary').strip()} is the primary now", flush=True)
     check(bool(missed), f"{name}: lookups miss meanwhile ({len(missed)} of {len(log)})")
     check(len(outliers) <= 1, f"{name}: all handshakes but one added less than the bound "
-          f"(slowest +{slow:.1f} ms, next +{second:.1f} ms, bound {d.bound:.0f} ms)")
+          f"(the machine's measured noise aside: slowest +{slow:.1f} ms, next +{second:.1f} ms, bound {d.bound:.0f} ms)")
     check(back_at is not None, f"{name}: the earlier sessions hit again afterwards (the replica had them)")
     check(new_back_at is not None, f"{name}: new sessions are stored and resumed again afterwards")
     return f, log
