@@ -19,3 +19,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # Fails the script when the preload library has not been built.
 need_preload() { [ -f "$PRE" ] || { echo "missing $PRE (run make)"; exit 1; }; }
+# Fails the script when redis-server or redis-cli is missing (a failure, not a skip: .ci/run
+# installs them).
+need_redis() {
+  command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
+  command -v redis-cli >/dev/null || { echo "redis-cli is not installed (apt-get install redis-tools)"; exit 1; }
+}

@@ -26,8 +26,7 @@ set -euo pipefail
 . scripts/tls-certs.sh
 CT=target/ct/fleet-cluster
 mkdir -p "$CT"
-command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
-command -v redis-cli >/dev/null || { echo "redis-cli is not installed (apt-get install redis-tools)"; exit 1; }
+need_redis
 need_preload
 D=$(mktemp -d "$PWD/$CT/run.XXXXXX")
 # The nodes' directories (nodes.conf, which every CLUSTER SETSLOT rewrites and fsyncs) in memory

@@ -18,7 +18,7 @@ set -euo pipefail
 . scripts/tls-certs.sh
 CT=target/ct/fleet-deadline
 mkdir -p "$CT"
-command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
+need_redis
 command -v nginx >/dev/null || { echo "nginx is not installed (apt-get install nginx)"; exit 1; }
 need_preload
 D=$(mktemp -d "$PWD/$CT/run.XXXXXX")

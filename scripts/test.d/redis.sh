@@ -9,8 +9,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CT=target/ct/redis
 mkdir -p "$CT"
-command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)"; exit 1; }
-command -v redis-cli >/dev/null || { echo "redis-cli is not installed"; exit 1; }
+need_redis
 $CC $CFLAGS -Iinclude -o "$CT/redis_fleet" c_tests/redis_fleet.c -L$REL -lsesscache
 # put and resume wait up to 1 s (a first TLS connection on a loaded machine can take tens of
 # ms); the outage measures the 50 ms bound.
