@@ -482,6 +482,30 @@ fn sentinel_waits_keep_one_deadline() {
     assert!(at_most_one_over(&times, TOO_LONG), "{times:?}");
 }
 
+/// Looks `k` up every 20 ms from a stalled primary's start; after 900 ms runs `failover` (the
+/// topology names another primary, which has the session). How long after it the store found
+/// the session there; `None` if not within 6 s.
+fn time_to_follow(s: &RedisStore, k: &[u8], failover: impl FnOnce()) -> Option<Duration> {
+    let start = Instant::now();
+    let mut failover = Some(failover);
+    let mut switched = None;
+    while start.elapsed() < Duration::from_secs(6) {
+        if start.elapsed() > Duration::from_millis(900) {
+            if let Some(f) = failover.take() {
+                f();
+                switched = Some(Instant::now());
+            }
+        }
+        if s.get(k).is_some() {
+            if let Some(t) = switched {
+                return Some(t.elapsed());
+            }
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
 /// Lookups every 20 ms while the primary is stalled; the sentinels then name another one. At a
 /// 200 ms timeout (a skip window of 400 ms, shorter than the 500 ms between two rounds of
 /// questions) a round must never be spent by a lookup that has no time left (one that waited
@@ -493,29 +517,12 @@ fn sentinel_follows_a_failover_away_from_a_stalled_primary() {
     let sentinel = Fake::start(&world);
     let (old, new) = (Fake::start(&world), Fake::start(&world));
     world.lock().unwrap().primary = Some(old.addr);
-    let s = RedisStore::open(
-        &format!("redis-sentinel://{}/m", sentinel.addr),
-        Duration::from_millis(200),
-        &TlsFiles::default(),
-    )
-    .unwrap();
+    let url = format!("redis-sentinel://{}/m", sentinel.addr);
+    let s = RedisStore::open(&url, Duration::from_millis(200), &TlsFiles::default()).unwrap();
     assert!(s.put(b"k", b"v", 60));
     old.stall();
-    let start = Instant::now();
-    let mut switched = None;
-    let mut followed = None;
-    while start.elapsed() < Duration::from_secs(6) && followed.is_none() {
-        if switched.is_none() && start.elapsed() > Duration::from_millis(900) {
-            world.lock().unwrap().primary = Some(new.addr);
-            switched = Some(Instant::now());
-        }
-        if s.get(b"k").is_some() {
-            followed = switched.map(|t| t.elapsed());
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    let followed = followed.expect("the store never followed the new primary");
-    assert!(followed < Duration::from_millis(1500), "{followed:?}");
+    let followed = time_to_follow(&s, b"k", || world.lock().unwrap().primary = Some(new.addr));
+    assert!(followed.is_some_and(|t| t < Duration::from_millis(1500)), "{followed:?}");
 }
 
 /// The same for a cluster: a primary stalls, then its replica takes over its slots.
@@ -524,25 +531,11 @@ fn cluster_follows_a_failover_away_from_a_stalled_primary() {
     let world: Shared = Arc::default();
     let (seed, old, new) = (Fake::start(&world), Fake::start(&world), Fake::start(&world));
     world.lock().unwrap().map = vec![(0, 8191, seed.addr), (8192, SLOTS - 1, old.addr)];
-    let s =
-        RedisStore::open(&format!("redis-cluster://{}", seed.addr), Duration::from_millis(200), &TlsFiles::default())
-            .unwrap();
+    let url = format!("redis-cluster://{}", seed.addr);
+    let s = RedisStore::open(&url, Duration::from_millis(200), &TlsFiles::default()).unwrap();
     let k = (0..).map(key).find(|k| key_slot(k) >= 8192).unwrap();
     assert!(s.put(&k, b"v", 60));
     old.stall();
-    let start = Instant::now();
-    let mut switched = None;
-    let mut followed = None;
-    while start.elapsed() < Duration::from_secs(6) && followed.is_none() {
-        if switched.is_none() && start.elapsed() > Duration::from_millis(900) {
-            world.lock().unwrap().map[1].2 = new.addr;
-            switched = Some(Instant::now());
-        }
-        if s.get(&k).is_some() {
-            followed = switched.map(|t| t.elapsed());
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    let followed = followed.expect("the store never followed the new primary");
-    assert!(followed < Duration::from_millis(1500), "{followed:?}");
+    let followed = time_to_follow(&s, &k, || world.lock().unwrap().map[1].2 = new.addr);
+    assert!(followed.is_some_and(|t| t < Duration::from_millis(1500)), "{followed:?}");
 }
