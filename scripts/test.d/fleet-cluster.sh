@@ -74,19 +74,32 @@ export D PW
 cli() { local p=$1; shift; timeout 30 redis-cli --tls --cacert "$D/ca.pem" -a "$PW" --no-auth-warning -h 127.0.0.1 -p "$p" "$@"; }
 PORTS=()
 node() { # starts a cluster node on a free port pair; appends its port to PORTS
-  local p
-  p=$(bus_port)
-  mkdir -p "$N/$p"
+  local p pid try
+  for try in 1 2 3; do
+    p=$(bus_port)
+    mkdir -p "$N/$p"
+    start_node "$p"
+    pid=$!
+    for _ in $(seq 100); do
+      cli "$p" ping 2>/dev/null | grep -q PONG && { PIDS+=("$pid"); PORTS+=("$p"); return 0; }
+      # Another process took the port (or its bus port) meanwhile: another pair.
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    echo "redis-server did not come up on $p (try $try):"; tail -n 5 "$N/$p/log"
+  done
+  exit 1
+}
+start_node() { # PORT: one cluster node, in the background
+  local p=$1
   timeout 600 redis-server --bind 127.0.0.1 127.0.0.2 --port 0 --tls-port "$p" --tls-cluster yes \
     --tls-replication yes --tls-cert-file "$D/redis.pem" --tls-key-file "$D/redis.key" \
     --tls-ca-cert-file "$D/ca.pem" --tls-auth-clients no --requirepass "$PW" --masterauth "$PW" \
     --dir "$N/$p" --save '' --appendonly no --cluster-enabled yes --cluster-config-file nodes.conf \
     --cluster-node-timeout 2000 --cluster-require-full-coverage no --cluster-announce-ip 127.0.0.2 \
     --logfile "$N/$p/log" &
-  PIDS+=($!)
-  for _ in $(seq 100); do cli "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-  cli "$p" ping | grep -q PONG || { echo "redis-server did not come up on $p"; cat "$N/$p/log"; exit 1; }
-  PORTS+=("$p")
 }
 node; node; node
 P1=${PORTS[0]} P2=${PORTS[1]} P3=${PORTS[2]}
