@@ -139,6 +139,7 @@ move_keys() { # FROM TO KEY...: MIGRATE each key (a key already moved is NOKEY)
 case "$1" in
   primaries) echo "$P1 $P2 $P3" ;;
   replica-of) if [ "$2" = "$P1" ]; then echo "$R1"; else echo "$R3"; fi ;;
+  nodes) cli "$P3" cluster nodes ;;
   is-primary) if cli "$2" role | head -n1 | grep -q master; then echo yes; else echo no; fi ;;
   # Every key on every primary that is up, as "port key".
   scan)
