@@ -8,7 +8,8 @@
 # 127.0.0.1 and 127.0.0.2 and announces 127.0.0.2 (cluster-announce-ip), while the URLs name
 # 127.0.0.1, so the store reaches the nodes at the addresses the slot map gives. Two `openssl
 # s_server -no_ticket` under the preload with SESSCACHE_REDIS=rediss-cluster://… (A names one
-# seed, B all three; sealed values; Redis the only store) and scripts/fleet-ha.py as the client:
+# seed, a replica; B all three primaries; sealed values; Redis the only store) and
+# scripts/fleet-ha.py as the client:
 #   - 12 sessions of A resumed by B, their keys on every primary (redis-cli --scan on each);
 #   - a primary stalled (SIGSTOP): its sessions miss within the bound, the others hit;
 #   - slots migrated by hand (CLUSTER SETSLOT, MIGRATE) while serving: ASK, then MOVED, no miss;
@@ -202,7 +203,8 @@ server() {
   for _ in $(seq 200); do grep -q '^ACCEPT' "$D/$1.out" 2>/dev/null && return 0; sleep 0.05; done
   echo "s_server $1 did not start"; cat "$D/$1.err"; exit 1
 }
-server A "rediss-cluster://:$PW@127.0.0.1:$P2"
+# A's one seed is a replica (it answers CLUSTER SLOTS as a primary does).
+server A "rediss-cluster://:$PW@127.0.0.1:$R1"
 server B "rediss-cluster://:$PW@127.0.0.1:$P3,127.0.0.1:$P1,127.0.0.1:$P2"
 
 fail=0
