@@ -16,6 +16,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 # shellcheck source=scripts/tls-certs.sh
 . scripts/tls-certs.sh
+# shellcheck source=scripts/fleet-ha.sh
+. scripts/fleet-ha.sh
 CT=target/ct/fleet-sentinel
 mkdir -p "$CT"
 need_redis
@@ -112,34 +114,13 @@ CTL
 
 test_self_signed "$D" cert
 openssl rand -hex 32 >"$D/keys"
-server() { # NAME: s_server under the preload in fleet mode, Redis the only store
-  local port
-  port=$(free_port)
-  mkdir -p "$D/$1.stats"
-  env LD_PRELOAD="$PRE" SESSCACHE_STATS="$D/$1.stats" SESSCACHE_REDIS="$URL" SESSCACHE_REDIS_CA="$D/ca.pem" \
-    SESSCACHE_REDIS_TIMEOUT_MS=$BOUND SESSCACHE_REDIS_SEAL_KEYS="$D/keys" SESSCACHE_MODE='server|no_internal_store' \
-    timeout 600 openssl s_server -accept "127.0.0.1:$port" -cert "$D/cert.pem" -key "$D/cert.key" -no_ticket -www \
-    </dev/null >"$D/$1.out" 2>"$D/$1.err" &
-  PIDS+=($!)
-  eval "PORT_$1=$port PID_$1=$!"
-  for _ in $(seq 200); do grep -q '^ACCEPT' "$D/$1.out" 2>/dev/null && return 0; sleep 0.05; done
-  echo "s_server $1 did not start"; cat "$D/$1.err"; exit 1
-}
-server A
-server B
+ha_server A "$URL"
+ha_server B "$URL"
 
 fail=0
-start=$(date +%s)
-FLEET_HA_PIDS="$PID_A $PID_B" timeout 300 python3 scripts/fleet-ha.py sentinel "$PORT_A" "$PORT_B" "$BOUND" bash "$D/ctl.sh" || fail=1
-echo "client: $(( $(date +%s) - start )) s"
+ha_client sentinel || fail=1
 echo "primary at first: 127.0.0.1 $PM; replicas: 127.0.0.1 $PR, 127.0.0.1 $PR2"
 grep -h -E '\+(odown|failover-end|switch-master)' "$D"/s1.log || true
-# SIGTERM: each server writes its final counters (SESSCACHE_STATS) before it ends.
-kill "$PID_A" "$PID_B"
-wait "$PID_A" "$PID_B" 2>/dev/null || true
-redis_line() { python3 scripts/servers/stats.py lines "$D/$1.stats" | grep '^redis ' || true; }
-stat_of() { redis_line "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-for s in A B; do echo "$s stats: $(redis_line $s)"; done
 # Every value on the new primary (read over TLS, the only way in) is sealed.
 NEW=$(cli "${SENTINELS[0]}" sentinel get-master-addr-by-name mymaster | tail -n1)
 nkeys=0 sealed=0
