@@ -14,9 +14,10 @@
  * prints how it ended. With argv[1], each scenario's process appends "NAME PID LAST ACCEPTS" to
  * that file, for scripts/test.d/preload-stats.sh: its statistics file must count ACCEPTS
  * handshakes (all of them), and LAST says how it was last written: "signal" (ended by the default action: reason=signal
- * and exited 1), "exit" (reason=exit, exited 1) or "none" (the process ended in a way nothing
+ * and exited 1), "exit" (reason=exit, exited 1), "none" (the process ended in a way nothing
  * can see, _exit or SA_RESETHAND's default action: exited 0, yet the 2 late handshakes are
- * there because the signal was seen first).
+ * there because the signal was seen first) or "nofile" (a child that inherited its parent's
+ * counters and made no connection: it writes no file).
  *
  * Build: cc -Wall -Wextra -Werror -pthread -Ic_tests signals.c -lssl -lcrypto
  */
@@ -397,6 +398,28 @@ static void sc_fork(void)
     exit(0);
 }
 
+/* A helper forked after the handshakes that exits without TLS (socat's SYSTEM:, a CGI): its
+ * counters are the parent's, but it made no connection, so it writes no file of its own. */
+static void sc_fork_idle(void)
+{
+    pid_t child;
+    int status;
+
+    note("fork-idle-parent", "exit", 3);
+    handshakes(3);
+    child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0) {
+        note("fork-idle-child", "nofile", 0);
+        exit(0);
+    }
+    if (waitpid(child, &status, 0) != child)
+        die("waitpid");
+    report("child", status);
+    exit(0);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -412,6 +435,7 @@ static const struct {
     { "SIGTERM blocked, then taken by sigwait", sc_blocked },
     { "handler that calls _exit(3)", sc_exit_in_handler },
     { "fork after the first handshake, the child gets SIGTERM", sc_fork },
+    { "fork after the handshakes, the child exits without TLS", sc_fork_idle },
 };
 
 int main(int argc, char **argv)

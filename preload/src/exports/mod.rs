@@ -115,7 +115,7 @@ unsafe extern "C" fn ssl_new(ctx: *mut SSL_CTX, ra: *const c_void) -> *mut SSL {
             }
         });
         // A connection: its handshake shows in the statistics within a second.
-        guard((), report::tick);
+        guard((), report::connection);
     }
     p
 }

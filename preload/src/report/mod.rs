@@ -44,6 +44,13 @@ pub fn tick() {
     }
 }
 
+/// A connection was made (`SSL_new`).
+pub fn connection() {
+    if config().stats.is_some() {
+        writer::connection();
+    }
+}
+
 /// A context is in a handshake: our get or new callback runs.
 pub fn handshake() {
     if config().stats.is_some() {

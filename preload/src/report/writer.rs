@@ -15,7 +15,11 @@
 //! - SIGTERM and SIGINT: see `process::chain_signal`. The handler hands the write to the writer
 //!   thread through a pipe and waits for it, at most [`SIGNAL_WAIT_MS`], then chains to the
 //!   program's own disposition (re-raising the default action when it had none).
-//! - Fork: the child has no writer thread and its own file. `pthread_atfork` handlers hold
+//! - Fork: the child has no writer thread and its own file. A child forked after its parent
+//!   handshook inherits the parent's counters: it writes only once it makes a connection
+//!   ([`connection`], `SSL_new`) or a handshake of its own, so a helper that the serving process
+//!   forks and that exits without TLS (socat's `SYSTEM:`, a CGI) writes no second copy of the
+//!   parent's counts. `pthread_atfork` handlers hold
 //!   this module's locks across the fork (so no lock is left taken in the child), close the
 //!   child's copies of the pipes and give it a fresh state; its first tick starts its own
 //!   thread with its own pipes. The pipes exist only in a process whose writer runs (opened
@@ -61,6 +65,12 @@ static SPAWN_FAILED: AtomicBool = AtomicBool::new(false);
 static WRITER_PID: AtomicI32 = AtomicI32::new(0);
 /// A context of this process started a handshake: it writes its file from now on.
 static USED: AtomicBool = AtomicBool::new(false);
+/// This process was forked from one that had handshaken: its counters start from the
+/// parent's, so they do not show whether it handshakes itself; only [`connection`] and
+/// [`handshake`] do.
+static INHERITED: AtomicBool = AtomicBool::new(false);
+/// Set by `fork_prepare` for the child: the forking process had handshaken.
+static FORK_INHERITS: AtomicBool = AtomicBool::new(false);
 /// When a tick last looked at the counters (`process::monotonic_ms`).
 static LAST_CHECK: AtomicI64 = AtomicI64::new(i64::MIN);
 /// The pipes: ticks and signal handlers wake the writer; it acknowledges signal writes.
@@ -109,6 +119,15 @@ pub fn handshake() {
     tick();
 }
 
+/// A connection was made (`SSL_new`): in a forked child whose counters are the parent's, the
+/// sign that it handshakes itself.
+pub fn connection() {
+    if INHERITED.load(Relaxed) {
+        USED.store(true, Relaxed);
+    }
+    tick();
+}
+
 /// Something changed: the writer looks within a second. Starts the writer thread at the first
 /// tick after a context started a handshake.
 pub fn tick() {
@@ -125,6 +144,9 @@ pub fn tick() {
 
 fn start_if_used() {
     if !USED.load(Relaxed) {
+        if INHERITED.load(Relaxed) {
+            return;
+        }
         let now = process::monotonic_ms();
         let last = LAST_CHECK.load(Relaxed);
         if now.saturating_sub(last) < CHECK_MS || LAST_CHECK.compare_exchange(last, now, Relaxed, Relaxed).is_err() {
@@ -247,7 +269,7 @@ fn write(reason: &str, ending: bool, deadline_ms: Option<i64>) -> bool {
     }
     let Some(vals) = registry::lock(deadline_ms).map(|r| r.snapshot()) else { return false };
     if !USED.load(Relaxed) {
-        if !registry::used(&vals) {
+        if INHERITED.load(Relaxed) || !registry::used(&vals) {
             return true;
         }
         USED.store(true, Relaxed);
@@ -331,6 +353,8 @@ extern "C" fn fork_prepare() {
         let st = lock_until(&STATE, None);
         let reg = registry::lock(None);
         if let (Some(st), Some(reg)) = (st, reg) {
+            let inherits = USED.load(Relaxed) || INHERITED.load(Relaxed) || reg.handshaken();
+            FORK_INHERITS.store(inherits, SeqCst);
             FORK_GUARDS.with(|g| *g.borrow_mut() = Some((st, reg)));
         }
     });
@@ -342,13 +366,16 @@ extern "C" fn fork_parent() {
 }
 
 /// After a fork, in the child: a process of its own, with no writer thread yet, fresh pipes,
-/// and nothing written.
+/// nothing written, and not in use until it connects or handshakes itself when its counters
+/// are the parent's.
 extern "C" fn fork_child() {
     guard((), || {
         if let Some((mut st, reg)) = FORK_GUARDS.with(|g| g.borrow_mut().take()) {
             *st = State { program: None, last: None, done: false };
             drop(reg);
         }
+        INHERITED.store(FORK_INHERITS.load(SeqCst), SeqCst);
+        USED.store(false, SeqCst);
         STARTED.store(false, SeqCst);
         PARKED.store(false, SeqCst);
         WRITER_PID.store(0, SeqCst);
