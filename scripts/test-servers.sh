@@ -10,6 +10,9 @@
 #   apache                   prefork, shmcb, www-data children, stopped with SIGTERM
 #   python ssl               scripts/servers/bio.py: ssl.MemoryBIO, TLS 1.2/1.3, tickets on/off
 #   perl IO::Socket::SSL     scripts/servers/server.pl, tickets off and on
+#   ruby                     scripts/servers/server.rb: no tickets, NO_INTERNAL and the program's callbacks
+#   stunnel                  server mode, sessionCacheSize/-Timeout, no tickets, TLS 1.2, SIGTERM
+#   socat fork               OPENSSL-LISTEN,fork + SYSTEM:, a child per connection, TLS 1.2 tickets
 #   fleet                    two nginx (2 workers each) sharing one Redis: every offer resumes
 #   node_exporter            reads a statistics directory with its textfile collector
 #
@@ -35,7 +38,7 @@ finish() {
 trap finish EXIT
 
 missing=()
-for c in nginx haproxy apache2 perl python3 redis-server redis-cli prometheus-node-exporter openssl; do
+for c in nginx haproxy apache2 perl python3 ruby stunnel4 socat redis-server redis-cli prometheus-node-exporter openssl; do
   command -v "$c" >/dev/null || missing+=("$c")
 done
 perl -MIO::Socket::SSL -e 1 2>/dev/null || missing+=("IO::Socket::SSL (libio-socket-ssl-perl)")
@@ -268,6 +271,121 @@ for t in 0 1; do
   name="perl tickets=$([ $t = 1 ] && echo on || echo off)"
   both "$name" perl_case "$name" "$t"
 done
+
+# ---- Ruby OpenSSL::SSL::SSLServer ---------------------------------------------------------
+# scripts/servers/server.rb: no tickets, SERVER|NO_INTERNAL with the program's new/get/remove
+# callbacks (every resumption is a cb_hit); its session_cache_stats and callback counts must
+# read the same with the preload.
+ruby_case() {
+  local pre=$1 out=$D/ruby.$1 envs=() job port
+  [ "$pre" = 1 ] && { stats_dir; envs=(LD_PRELOAD="$PRE" SESSCACHE_STATS="$STATS"); }
+  {
+    timeout 120 env "${envs[@]}" ruby "$SERVERS/server.rb" "$D/cert.pem" "$D/key.pem" 24 >"$out.out" 2>"$out.err" &
+    job=$!
+    SERVER_PIDS+=("$job")
+    if wait_until 10 test -s "$out.out"; then
+      port=$(head -n1 "$out.out")
+      timeout 120 python3 "$SERVERS/client.py" "127.0.0.1:$port" --chains 3 --length 4 --predict always \
+        >"$out.client" 2>"$out.client.err" || echo "client failed: $(tail -n1 "$out.client.err")"
+      grep -v '^totals' "$out.client"
+    fi
+    wait_until 20 gone "$job" || stop_pid "$job"
+    wait "$job"
+    tail -n +2 "$out.out"
+    [ -s "$out.err" ] && echo "stderr: $(head -n1 "$out.err")"
+  } >"$D/ruby.$pre"
+  if [ "$pre" = 1 ]; then
+    client_totals "$out.client"
+    PENDING=("ruby stats" "$STATS" "$T_CONNS" "$T_REUSED" "$T_PIDS" exit)
+  fi
+}
+both ruby ruby_case
+
+# ---- stunnel -------------------------------------------------------------------------------
+# Server mode with its own cache settings (sessionCacheSize, sessionCacheTimeout) and no
+# tickets: TLS 1.2 session ids in the cache (its TLS 1.3 stateful tickets resume every other
+# connection, with or without the preload, so TLS 1.3 is left to the other cases). One process,
+# a thread per connection, `exec` replies; stopped with SIGTERM.
+stunnel_case() {
+  local pre=$1 dir=$D/stunnel.$1.d port envs=() s= job pid= rc
+  mkdir -p "$dir"
+  port=$(free_port)
+  cat >"$dir/stunnel.conf" <<EOF
+foreground = yes
+pid = $dir/stunnel.pid
+output = $dir/stunnel.log
+[tls]
+accept = 127.0.0.1:$port
+exec = /bin/echo
+execArgs = echo - -
+cert = $D/cert.pem
+key = $D/key.pem
+options = NO_TICKET
+sessionCacheSize = 100
+sessionCacheTimeout = 300
+EOF
+  if [ "$pre" = 1 ]; then stats_dir; s=$STATS; envs=(LD_PRELOAD="$PRE" SESSCACHE_STATS="$s"); fi
+  {
+    timeout 120 env "${envs[@]}" stunnel4 "$dir/stunnel.conf" </dev/null >"$dir/stdout.log" 2>&1 &
+    job=$!
+    SERVER_PIDS+=("$job")
+    if wait_until 10 listening "$port" && wait_until 10 test -s "$dir/stunnel.pid"; then
+      pid=$(cat "$dir/stunnel.pid")
+      timeout 120 python3 "$SERVERS/client.py" "127.0.0.1:$port" --protocols 1.2 --chains 3 --length 6 --predict always \
+        >"$dir/client.txt" 2>"$dir/client.err" || echo "client failed: $(tail -n1 "$dir/client.err")"
+      grep -v '^totals' "$dir/client.txt"
+      kill -TERM "$pid"
+    else
+      echo "stunnel did not start: $(tail -n2 "$dir/stunnel.log")"
+    fi
+    wait_until 20 gone "$job" || stop_pid "$job"
+    wait "$job"; rc=$?
+    echo "SIGTERM: exit status $rc"
+    grep -hE 'LOG[0-2]|sesscache' "$dir/stunnel.log" "$dir/stdout.log" | head -n2 | sed 's/^/log: /'
+  } >"$D/stunnel.$pre"
+  if [ "$pre" = 1 ]; then
+    client_totals "$dir/client.txt"
+    PENDING=("stunnel stats" "$s" "$T_CONNS" "$T_REUSED" "${pid:-?}" exit)
+  fi
+}
+both stunnel stunnel_case
+
+# ---- socat fork ----------------------------------------------------------------------------
+# OPENSSL-LISTEN with fork: each connection is handshaken in a child of its own (sessions
+# resume by TLS 1.2 tickets, whose key the children share), which forks again to run SYSTEM:
+# and exits. One file per connection: none from the listener, none from the SYSTEM: helpers
+# (they inherit the counts of the child that forked them but make no connection). TLS 1.2 only:
+# socat allows only P-256, so a TLS 1.3 client's first key share draws a HelloRetryRequest and
+# libssl counts each resumption's hit twice (as it does without the preload), which the
+# clients' count cannot check.
+socat_case() {
+  local pre=$1 dir=$D/socat.$1.d port envs=() s= job listener=
+  mkdir -p "$dir"
+  port=$(free_port)
+  if [ "$pre" = 1 ]; then stats_dir; s=$STATS; envs=(LD_PRELOAD="$PRE" SESSCACHE_STATS="$s"); fi
+  {
+    timeout 120 env "${envs[@]}" socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$D/both.pem,verify=0" \
+      SYSTEM:"read -r request; echo - -" </dev/null >"$dir/stdout.log" 2>"$dir/socat.log" &
+    job=$!
+    SERVER_PIDS+=("$job")
+    if wait_until 10 listening "$port"; then
+      listener=$(pgrep -P "$job") # socat itself, the child of timeout
+      timeout 120 python3 "$SERVERS/client.py" "127.0.0.1:$port" --protocols 1.2 --chains 3 --length 6 --predict always \
+        >"$dir/client.txt" 2>"$dir/client.err" || echo "client failed: $(tail -n1 "$dir/client.err")"
+      grep -v '^totals' "$dir/client.txt"
+    else
+      echo "socat did not start: $(tail -n2 "$dir/socat.log")"
+    fi
+    stop_pid "$job"
+    wait "$job"
+    [ -s "$dir/socat.log" ] && echo "stderr: $(head -n1 "$dir/socat.log")"
+  } >"$D/socat.$pre"
+  if [ "$pre" = 1 ]; then
+    client_totals "$dir/client.txt"
+    PENDING=("socat stats" "$s" "$T_CONNS" "$T_REUSED" "not:${listener:-?}" exit)
+  fi
+}
+both socat socat_case
 
 # ---- fleet: two nginx, one Redis -----------------------------------------------------------
 # Chains alternate between nginx A and B (2 workers each, builtin caches). Without the preload no

@@ -43,6 +43,9 @@ stop_pid() {
   wait_until 20 gone "$pid" || kill -KILL "$pid" 2>/dev/null
 }
 gone() { ! kill -0 "$1" 2>/dev/null; }
+# listening PORT: a socket listens on 127.0.0.1:PORT (read from /proc/net/tcp: connecting to
+# find out would count as a connection in the server's statistics).
+listening() { awk -v a="0100007F:$(printf '%04X' "$1")" '$2 == a && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp; }
 
 servers_cleanup() {
   local p
