@@ -243,12 +243,16 @@ done
 compare "python ssl" '^tls'
 stats_check "python ssl stats" "$STATS" 16 24 "$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$D/python.1.err")" exit
 
-# ---- Perl IO::Socket::SSL ------------------------------------------------------------------
-perl_case() {
-  local name=$1 tickets=$2 pre=$3 out=$D/perl.$2.$3 envs=() job port
+# ---- Perl IO::Socket::SSL and Ruby OpenSSL::SSL::SSLServer ----------------------------------
+# script_case NAME LABEL COMMAND... PRE: a server script (COMMAND) that prints its port, serves 24
+# connections one after the other (3 chains of 4 per protocol) and prints its context's
+# counters; its output and the client's summary are compared.
+script_case() {
+  local name=$1 out=$D/$2.${!#} pre=${!#} envs=() job port
+  local cmd=("${@:3:$#-3}")
   [ "$pre" = 1 ] && { stats_dir; envs=(LD_PRELOAD="$PRE" SESSCACHE_STATS="$STATS"); }
   {
-    timeout 120 env "${envs[@]}" perl "$SERVERS/server.pl" "$D/cert.pem" "$D/key.pem" 24 "$tickets" >"$out.out" 2>"$out.err" &
+    timeout 120 env "${envs[@]}" "${cmd[@]}" >"$out.out" 2>"$out.err" &
     job=$!
     SERVER_PIDS+=("$job")
     if wait_until 10 test -s "$out.out"; then
@@ -267,39 +271,15 @@ perl_case() {
     PENDING=("$name stats" "$STATS" "$T_CONNS" "$T_REUSED" "$T_PIDS" exit)
   fi
 }
+# scripts/servers/server.pl, tickets off (sessions in the cache) and on.
 for t in 0 1; do
   name="perl tickets=$([ $t = 1 ] && echo on || echo off)"
-  both "$name" perl_case "$name" "$t"
+  both "$name" script_case "$name" "perl.$t" perl "$SERVERS/server.pl" "$D/cert.pem" "$D/key.pem" 24 "$t"
 done
-
-# ---- Ruby OpenSSL::SSL::SSLServer ---------------------------------------------------------
 # scripts/servers/server.rb: no tickets, SERVER|NO_INTERNAL with the program's new/get/remove
-# callbacks (every resumption is a cb_hit); its session_cache_stats and callback counts must
-# read the same with the preload.
-ruby_case() {
-  local pre=$1 out=$D/ruby.$1 envs=() job port
-  [ "$pre" = 1 ] && { stats_dir; envs=(LD_PRELOAD="$PRE" SESSCACHE_STATS="$STATS"); }
-  {
-    timeout 120 env "${envs[@]}" ruby "$SERVERS/server.rb" "$D/cert.pem" "$D/key.pem" 24 >"$out.out" 2>"$out.err" &
-    job=$!
-    SERVER_PIDS+=("$job")
-    if wait_until 10 test -s "$out.out"; then
-      port=$(head -n1 "$out.out")
-      timeout 120 python3 "$SERVERS/client.py" "127.0.0.1:$port" --chains 3 --length 4 --predict always \
-        >"$out.client" 2>"$out.client.err" || echo "client failed: $(tail -n1 "$out.client.err")"
-      grep -v '^totals' "$out.client"
-    fi
-    wait_until 20 gone "$job" || stop_pid "$job"
-    wait "$job"
-    tail -n +2 "$out.out"
-    [ -s "$out.err" ] && echo "stderr: $(head -n1 "$out.err")"
-  } >"$D/ruby.$pre"
-  if [ "$pre" = 1 ]; then
-    client_totals "$out.client"
-    PENDING=("ruby stats" "$STATS" "$T_CONNS" "$T_REUSED" "$T_PIDS" exit)
-  fi
-}
-both ruby ruby_case
+# callbacks (every resumption is a cb_hit); its session_cache_stats and what its callbacks saw
+# must read the same with the preload.
+both ruby script_case ruby ruby ruby "$SERVERS/server.rb" "$D/cert.pem" "$D/key.pem" 24
 
 # ---- stunnel -------------------------------------------------------------------------------
 # Server mode with its own cache settings (sessionCacheSize, sessionCacheTimeout) and no
