@@ -15,7 +15,13 @@
  * output of both builds into a table, a CSV file and an SVG chart.
  *
  * Usage: bench [--sessions N] [--threads 1,2] [--seconds S] [--reps R]
- *              [--callbacks 1] [--only fill,lookup,churn,mixed,flush,handshake]
+ *              [--layout server|nginx|pooled] [--callbacks 1]
+ *              [--only fill,lookup,resume,churn,mixed,flush,handshake]
+ *
+ * --layout says where sessions land in the heap (bench/layout.h): by default
+ * each is created right before its add, between the allocations of a
+ * handshake, as in a server; "pooled" creates every session of a round
+ * before adding any (dense, and kind to the caches of a lookup).
  *
  * --only churn-split (never run by default) is a diagnostic: the churn
  * workload with one context per thread, so that nothing of the cache is
@@ -31,8 +37,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #include <openssl/ssl.h>
+
+#include "layout.h"
+
 #ifdef BENCH_OPENSSL
 #include <openssl/rand.h>
 #define LIB_NAME "openssl"
@@ -59,6 +71,8 @@ static double opt_seconds = 1.0;
 static int opt_reps = 3;
 static const char *opt_only = NULL;
 static int opt_callbacks = 0;
+static enum layout opt_layout = LAYOUT_SERVER;
+static noise_t *g_noise; /* the main thread's handshake traffic (populate, fill) */
 
 static long g_t0; /* common session time: equal expiries keep OpenSSL's
                      expiry-ordered list insertion O(1) (head insert) */
@@ -93,6 +107,58 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* ------------------------------------------------------------------ */
+/* timing library calls between the harness's own work                 */
+
+/* In the server layouts a handshake's allocations cost the harness far more than the cache
+ * operation between them (about 1.5 us, and 19 us for nginx's, against 0.1-1 us), so those
+ * workloads time only the library's calls: each timed segment reads the cycle counter (10 ns
+ * here; clock_gettime where there is none) before and after, less the cost of an empty
+ * segment. Lookups, which run back to back, are timed by the wall clock as before. */
+static inline int64_t ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return (int64_t)__rdtsc();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+#endif
+}
+
+static double g_tick_s = 1e-9;   /* seconds per tick */
+static int64_t g_tick_empty = 0; /* ticks an empty segment reads */
+
+static void calibrate_ticks(void)
+{
+    double t0 = now_s(), t1;
+    int64_t k0 = ticks(), k1, best = INT64_MAX;
+    int i;
+    do
+        t1 = now_s();
+    while (t1 - t0 < 0.05);
+    k1 = ticks();
+    g_tick_s = (t1 - t0) / (double)(k1 - k0);
+    for (i = 0; i < 100000; i++) {
+        int64_t a = ticks(), b = ticks();
+        if (b - a < best)
+            best = b - a;
+    }
+    g_tick_empty = best;
+}
+
+/* Runs `stmt`, adding its ticks to *(busy) (an int64_t *; NULL: not timed). */
+#define TIMED(busy, stmt)                                                                    \
+    do {                                                                                     \
+        if ((busy) == NULL) {                                                                \
+            stmt;                                                                            \
+        } else {                                                                             \
+            int64_t k_ = ticks();                                                            \
+            stmt;                                                                            \
+            *(busy) += ticks() - k_ - g_tick_empty;                                          \
+        }                                                                                    \
+    } while (0)
+
 static long rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -125,11 +191,16 @@ static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--sessions N] [--threads 1,2,...] [--seconds S]\n"
-            "          [--reps R] [--only fill,lookup,churn,mixed,flush,handshake]\n"
+            "          [--reps R] [--layout server|nginx|pooled] [--callbacks 1]\n"
+            "          [--only fill,lookup,resume,churn,mixed,flush,handshake]\n"
             "  --sessions N  cache population / capacity (default 100000)\n"
             "  --threads L   thread counts for lookup/churn/mixed/handshake (default 1,2)\n"
             "  --seconds S   timed duration per measurement (default 1.0)\n"
             "  --reps R      repetitions for fill and flush, best kept (default 3)\n"
+            "  --layout L    server (default): each session made right before its add,\n"
+            "                amid a handshake's allocations; nginx: the same with the\n"
+            "                allocations nginx makes; pooled: all sessions of a round\n"
+            "                made before any is added\n"
             "  --callbacks 1 install no-op new, remove and get callbacks on every\n"
             "                context (their cost shows against a run without)\n"
             "  --only W      comma-separated subset of workloads (churn-split, one\n"
@@ -177,6 +248,11 @@ static void parse_args(int argc, char **argv)
                 die("bad --reps");
         } else if (strcmp(a, "--callbacks") == 0) {
             opt_callbacks = atoi(v) != 0;
+        } else if (strcmp(a, "--layout") == 0) {
+            int l = layout_parse(v);
+            if (l < 0)
+                die("bad --layout (server, nginx or pooled)");
+            opt_layout = (enum layout)l;
         } else if (strcmp(a, "--only") == 0) {
             opt_only = v;
         } else {
@@ -231,14 +307,14 @@ static void random_id(uint64_t *rng, unsigned char *id)
     }
 }
 
-/* New session (caller owns one reference) with the next sequence id. */
-static SSL_SESSION *new_session(int version, long t, unsigned char *id_out)
+/* New session (caller owns one reference) with the id of sequence number seq. */
+static SSL_SESSION *new_session_seq(int version, long t, uint64_t seq, unsigned char *id_out)
 {
     unsigned char id[ID_LEN];
     SSL_SESSION *s = SSL_SESSION_new();
     if (s == NULL)
         die("SSL_SESSION_new");
-    make_id(g_seq++, id);
+    make_id(seq, id);
     if (!SSL_SESSION_set1_id(s, id, ID_LEN))
         die("SSL_SESSION_set1_id");
     if (!SSL_SESSION_set_protocol_version(s, version))
@@ -250,6 +326,62 @@ static SSL_SESSION *new_session(int version, long t, unsigned char *id_out)
     if (id_out != NULL)
         memcpy(id_out, id, ID_LEN);
     return s;
+}
+
+/* The library calls that bench/count.py counts: callgrind toggles its counters on entry to
+ * and exit from these functions, which therefore stay out of line and never nest. */
+__attribute__((noinline)) SSL_SESSION *lib_create(int version, long t, uint64_t seq,
+                                                  unsigned char *id_out)
+{
+    return new_session_seq(version, t, seq, id_out);
+}
+
+/* Caches s and releases the caller's reference; SSL_CTX_add_session's result. */
+__attribute__((noinline)) int lib_add(SSL_CTX *ctx, SSL_SESSION *s)
+{
+    int rc = SSL_CTX_add_session(ctx, s);
+    SSL_SESSION_free(s);
+    return rc;
+}
+
+__attribute__((noinline)) int lib_lookup(SSL *ssl, const unsigned char *id)
+{
+    return SSL_has_matching_session_id(ssl, id, ID_LEN);
+}
+
+/* A server's lookup that returns the session (see work_resume): 1 when resumed. */
+__attribute__((noinline)) int lib_resume(SSL *ssl, const unsigned char *id)
+{
+#ifdef BENCH_OPENSSL
+    return SSL_has_matching_session_id(ssl, id, ID_LEN);
+#else
+    if (sesscache_handshake_start(ssl) <= 0)
+        die("sesscache_handshake_start failed");
+    return sesscache_server_lookup(ssl, id, ID_LEN);
+#endif
+}
+
+/* New session with the next id of the main thread's sequence. */
+static SSL_SESSION *new_session(int version, long t, unsigned char *id_out)
+{
+    return new_session_seq(version, t, g_seq++, id_out);
+}
+
+/* What one full handshake does to the cache in the server layouts: the session is created
+ * amid the handshake's allocations and cached at once. Returns SSL_CTX_add_session's result;
+ * the caller's reference is released. The library's calls (creating the session, adding it,
+ * releasing the caller's reference) are timed into *busy unless it is NULL. */
+static int handshake_add(SSL_CTX *ctx, noise_t *z, int version, long t, uint64_t seq,
+                         unsigned char *id_out, int64_t *busy)
+{
+    SSL_SESSION *s;
+    int rc;
+    noise_before(z);
+    TIMED(busy, s = lib_create(version, t, seq, id_out));
+    noise_middle(z);
+    TIMED(busy, rc = lib_add(ctx, s));
+    noise_after(z);
+    return rc;
 }
 
 /* --callbacks 1: callbacks that do nothing, as an external cache would be
@@ -291,22 +423,20 @@ static SSL_CTX *new_ctx(long cache_size)
     return ctx;
 }
 
-/* Add n fresh sessions to ctx (untimed); optionally record their ids. */
+/* Add n fresh sessions to ctx (untimed), each amid a handshake's allocations in the server
+ * layouts; optionally record their ids. */
 static void populate(SSL_CTX *ctx, size_t n, int version, long t, unsigned char *ids)
 {
     size_t i;
-    for (i = 0; i < n; i++) {
-        SSL_SESSION *s = new_session(version, t, ids ? ids + i * ID_LEN : NULL);
-        if (!SSL_CTX_add_session(ctx, s))
+    for (i = 0; i < n; i++)
+        if (!handshake_add(ctx, g_noise, version, t, g_seq++, ids ? ids + i * ID_LEN : NULL, NULL))
             die("SSL_CTX_add_session returned 0 for a new session");
-        SSL_SESSION_free(s);
-    }
 }
 
 static void result(const char *w, int threads, double v, const char *unit, const char *extra)
 {
-    printf("RESULT lib=%s workload=%s threads=%d value=%.6g unit=%s%s%s\n", LIB_NAME, w,
-           threads, v, unit, extra ? " " : "", extra ? extra : "");
+    printf("RESULT lib=%s layout=%s workload=%s threads=%d value=%.6g unit=%s%s%s\n", LIB_NAME,
+           layout_name(opt_layout), w, threads, v, unit, extra ? " " : "", extra ? extra : "");
     fflush(stdout);
 }
 
@@ -352,22 +482,35 @@ static void bench_fill(void)
     for (rep = 0; rep < opt_reps; rep++) {
         SSL_CTX *ctx = new_ctx((long)(2 * n));
         int ver = fresh_ssl_version(ctx);
-        long rss0 = rss_bytes(), rss1;
-        SSL_SESSION **ss = xmalloc(n * sizeof(*ss));
+        long rss0 = rss_bytes(), rss1, held0 = (long)noise_held(g_noise);
         double t0, t1;
-        for (i = 0; i < n; i++)
-            ss[i] = new_session(ver, g_t0, NULL);
-        t0 = now_s();
-        for (i = 0; i < n; i++)
-            if (!SSL_CTX_add_session(ctx, ss[i]))
-                die("fill: SSL_CTX_add_session returned 0");
-        t1 = now_s();
-        for (i = 0; i < n; i++)
-            SSL_SESSION_free(ss[i]);
-        free(ss);
+        if (opt_layout == LAYOUT_POOLED) {
+            /* Sessions made first, then only the adds are timed. */
+            SSL_SESSION **ss = xmalloc(n * sizeof(*ss));
+            for (i = 0; i < n; i++)
+                ss[i] = new_session(ver, g_t0, NULL);
+            t0 = now_s();
+            for (i = 0; i < n; i++)
+                if (!SSL_CTX_add_session(ctx, ss[i]))
+                    die("fill: SSL_CTX_add_session returned 0");
+            t1 = now_s();
+            for (i = 0; i < n; i++)
+                SSL_SESSION_free(ss[i]);
+            free(ss);
+        } else {
+            /* Each session made amid a handshake's allocations and cached at once; the
+             * library's calls are timed, session creation included. */
+            int64_t busy = 0;
+            for (i = 0; i < n; i++)
+                if (!handshake_add(ctx, g_noise, ver, g_t0, g_seq++, NULL, &busy))
+                    die("fill: SSL_CTX_add_session returned 0");
+            t0 = 0;
+            t1 = (double)busy * g_tick_s;
+        }
         if ((size_t)SSL_CTX_sess_number(ctx) != n)
             die("fill: sess_number != N after fill");
-        rss1 = rss_bytes();
+        /* What the harness itself still holds (open connections) is not the cache's. */
+        rss1 = rss_bytes() - ((long)noise_held(g_noise) - held0);
         if (rep == 0) /* later reps reuse freed heap, so only rep 0 counts */
             mem_per = (rss1 - rss0) / (long)n;
         if ((double)n / (t1 - t0) > best)
@@ -378,6 +521,18 @@ static void bench_fill(void)
     result("memory", 1, (double)mem_per, "bytes/session", NULL);
     fprintf(stderr, "# fill: %.0f adds/s, %ld resident bytes per cached session (N=%zu)\n",
             best, mem_per, n);
+    if (opt_layout != LAYOUT_POOLED) {
+        /* The harness's own share of each timed add: its allocations alone. */
+        double t0 = now_s(), ns;
+        for (i = 0; i < n; i++) {
+            noise_before(g_noise);
+            noise_middle(g_noise);
+            noise_after(g_noise);
+        }
+        ns = (now_s() - t0) * 1e9 / (double)n;
+        result("harness", 1, ns, "ns/handshake", NULL);
+        fprintf(stderr, "# harness: %.0f ns per handshake for its allocations alone\n", ns);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -419,7 +574,7 @@ static void bench_flush(void)
 /* ------------------------------------------------------------------ */
 /* threaded workloads                                                   */
 
-enum kind { K_LOOKUP, K_CHURN, K_CHURN_SPLIT, K_MIXED, K_HANDSHAKE };
+enum kind { K_LOOKUP, K_RESUME, K_CHURN, K_CHURN_SPLIT, K_MIXED, K_HANDSHAKE };
 
 typedef struct worker {
     pthread_t th;
@@ -428,10 +583,14 @@ typedef struct worker {
     SSL_CTX *own_ctx; /* churn-split: this thread's own context */
     SSL *ssl;
     uint64_t rng;
-    /* pre-created sessions for this round (churn, mixed) */
+    /* sessions to add this round (churn, mixed): pre-created in the pooled layout, made one
+     * at a time amid this thread's handshake traffic (noise, ids from seq) otherwise */
     SSL_SESSION **pool;
     unsigned char *pool_ids;
     size_t pool_n;
+    noise_t *noise;
+    uint64_t seq;
+    int64_t busy; /* server layouts: ticks spent in the library's calls */
     /* ring of ids this thread knows to be recently cached (mixed, handshake) */
     unsigned char *ring;
     size_t ring_cap, ring_len, ring_pos;
@@ -478,7 +637,48 @@ static void work_lookup(worker_t *w)
         int k;
         for (k = 0; k < 1024; k++) {
             const unsigned char *id = r->ids + rng_below(&w->rng, r->nids) * ID_LEN;
-            hits += (uint64_t)(SSL_has_matching_session_id(ssl, id, ID_LEN) == 1);
+            hits += (uint64_t)(lib_lookup(ssl, id) == 1);
+        }
+        ops += 1024;
+        t1 = now_s();
+        if (t1 - t0 >= opt_seconds)
+            break;
+    }
+    w->t0 = t0;
+    w->t1 = t1;
+    w->ops += ops;
+    w->hits += hits;
+}
+
+/* The i-th add of this round: a pooled session, or one made now amid a handshake's traffic.
+ * Returns SSL_CTX_add_session's result; the id goes to id_out. */
+static int round_add(worker_t *w, SSL_CTX *ctx, size_t i, unsigned char *id_out)
+{
+    int rc;
+    if (w->pool == NULL)
+        return handshake_add(ctx, w->noise, w->run->hs_version, g_t0, w->seq++, id_out, &w->busy);
+    rc = lib_add(ctx, w->pool[i]);
+    if (id_out != NULL)
+        memcpy(id_out, w->pool_ids + i * ID_LEN, ID_LEN);
+    return rc;
+}
+
+/* A server's lookup that returns the session: the driver's handshake start and server lookup
+ * (sesscache); OpenSSL has no public call that returns a cached session, so its column asks
+ * SSL_has_matching_session_id, which reaches the same hash node and session (the lookup's
+ * reference count and the checks of sid_ctx, version and expiry are left out: less work than
+ * OpenSSL's real path). */
+static void work_resume(worker_t *w)
+{
+    run_t *r = w->run;
+    SSL *ssl = w->ssl;
+    uint64_t ops = 0, hits = 0;
+    double t0 = now_s(), t1 = t0;
+    for (;;) {
+        int k;
+        for (k = 0; k < 1024; k++) {
+            const unsigned char *id = r->ids + rng_below(&w->rng, r->nids) * ID_LEN;
+            hits += (uint64_t)(lib_resume(ssl, id) == 1);
         }
         ops += 1024;
         t1 = now_s();
@@ -496,11 +696,9 @@ static void work_churn(worker_t *w)
     SSL_CTX *ctx = w->own_ctx != NULL ? w->own_ctx : w->run->ctx;
     size_t i;
     w->t0 = now_s();
-    for (i = 0; i < w->pool_n; i++) {
-        if (SSL_CTX_add_session(ctx, w->pool[i]) != 1)
+    for (i = 0; i < w->pool_n; i++)
+        if (round_add(w, ctx, i, NULL) != 1)
             w->unexpected++;
-        SSL_SESSION_free(w->pool[i]);
-    }
     w->t1 = now_s();
     w->ops += w->pool_n;
     w->adds += w->pool_n;
@@ -512,21 +710,21 @@ static void work_mixed(worker_t *w)
     SSL *ssl = w->ssl;
     size_t i = 0;
     uint64_t ops = 0, hits = 0, looks = 0;
-    int phase = 0;
+    int64_t *busy = w->pool == NULL ? &w->busy : NULL; /* server layouts: library time */
     w->t0 = now_s();
     while (i < w->pool_n) {
-        if (++phase == 10) { /* 10 %: add a new session (evicts) */
-            phase = 0;
-            if (SSL_CTX_add_session(ctx, w->pool[i]) != 1)
-                w->unexpected++;
-            SSL_SESSION_free(w->pool[i]);
-            ring_push(w, w->pool_ids + i * ID_LEN);
-            i++;
-        } else { /* 90 %: look up a recently cached id */
-            looks++;
-            hits += (uint64_t)(SSL_has_matching_session_id(ssl, ring_pick(w), ID_LEN) == 1);
-        }
-        ops++;
+        unsigned char id[ID_LEN];
+        int k;
+        /* 90 %: look up recently cached ids */
+        TIMED(busy, for (k = 0; k < 9; k++)
+                        hits += (uint64_t)(lib_lookup(ssl, ring_pick(w)) == 1));
+        looks += 9;
+        /* 10 %: add a new session (evicts) */
+        if (round_add(w, ctx, i, id) != 1)
+            w->unexpected++;
+        ring_push(w, id);
+        i++;
+        ops += 10;
     }
     w->t1 = now_s();
     w->ops += ops;
@@ -566,20 +764,71 @@ static int emu_new_session(worker_t *w, SSL_SESSION **out, unsigned char *id)
 }
 #endif
 
-static void work_handshake(worker_t *w)
+/* The cache's part of a handshake, up to the new session of a full one (the library's
+ * calls only: the harness's allocations go between the two parts). Returns 1 for a resumed
+ * session, 0 for a full handshake. */
+static int hs_first(worker_t *w, const unsigned char *id, SSL_SESSION **ns, unsigned char *nid)
 {
     SSL *ssl = w->ssl;
+    int rc;
+#ifdef BENCH_OPENSSL
+    rc = SSL_has_matching_session_id(ssl, id, ID_LEN);
+    if (rc == 0 && emu_new_session(w, ns, nid) != 1)
+        die("handshake emulation: new session");
+#else
+    (void)ns;
+    (void)nid;
+    if (sesscache_handshake_start(ssl) <= 0)
+        die("sesscache_handshake_start failed");
+    rc = sesscache_server_lookup(ssl, id, ID_LEN);
+    if (rc < 0)
+        die("sesscache_server_lookup returned -1");
+    if (rc == 0 && sesscache_server_new_session(ssl) <= 0)
+        die("sesscache_server_new_session failed");
+#endif
+    return rc;
+}
+
+/* The rest: caching a full handshake's session, the end-of-handshake bookkeeping. */
+static void hs_second(worker_t *w, int rc, SSL_SESSION *ns, unsigned char *nid)
+{
+#ifdef BENCH_OPENSSL
+    SSL_CTX *ctx = w->run->ctx;
+    (void)rc;
+    (void)nid; /* emu_new_session wrote it */
+    if (ns != NULL) {
+        SSL_CTX_add_session(ctx, ns);
+        SSL_SESSION_free(ns);
+    }
+    if ((++w->accepts & 0xff) == 0xff)
+        SSL_CTX_flush_sessions(ctx, (long)time(NULL));
+#else
+    (void)ns;
+    if (sesscache_handshake_done(w->ssl) <= 0)
+        die("sesscache_handshake_done failed");
+    if (rc == 0) {
+        SSL_SESSION *cur = SSL_get_session(w->ssl);
+        unsigned int len = 0;
+        const unsigned char *id = cur ? SSL_SESSION_get_id(cur, &len) : NULL;
+        if (id != NULL && len == ID_LEN)
+            memcpy(nid, id, ID_LEN);
+    }
+#endif
+}
+
+static void work_handshake(worker_t *w)
+{
     uint64_t ops = 0, hits = 0, misses = 0, unexpected = 0, adds = 0;
     double t0 = now_s(), t1 = t0;
     unsigned char unknown[ID_LEN];
     int phase = 0;
-#ifdef BENCH_OPENSSL
-    SSL_CTX *ctx = w->run->ctx;
-#endif
+    int64_t *busy = opt_layout == LAYOUT_POOLED ? NULL : &w->busy; /* server layouts */
     for (;;) {
         int k;
         for (k = 0; k < 256; k++) {
             const unsigned char *id;
+            unsigned char nid[ID_LEN];
+            SSL_SESSION *ns = NULL;
             int known, rc;
             if (++phase == 10) { /* 10 %: unknown id -> full handshake */
                 phase = 0;
@@ -590,43 +839,20 @@ static void work_handshake(worker_t *w)
                 id = ring_pick(w);
                 known = 1;
             }
-#ifdef BENCH_OPENSSL
-            {
-                SSL_SESSION *ns = NULL;
-                unsigned char nid[ID_LEN];
-                rc = SSL_has_matching_session_id(ssl, id, ID_LEN);
-                if (rc == 0) {
-                    if (emu_new_session(w, &ns, nid) != 1)
-                        die("handshake emulation: new session");
-                }
-                if (ns != NULL) {
-                    SSL_CTX_add_session(ctx, ns);
-                    SSL_SESSION_free(ns);
-                    ring_push(w, nid);
-                    adds++;
-                }
-                if ((++w->accepts & 0xff) == 0xff)
-                    SSL_CTX_flush_sessions(ctx, (long)time(NULL));
-            }
-#else
-            if (sesscache_handshake_start(ssl) <= 0)
-                die("sesscache_handshake_start failed");
-            rc = sesscache_server_lookup(ssl, id, ID_LEN);
-            if (rc < 0)
-                die("sesscache_server_lookup returned -1");
-            if (rc == 0 && sesscache_server_new_session(ssl) <= 0)
-                die("sesscache_server_new_session failed");
-            if (sesscache_handshake_done(ssl) <= 0)
-                die("sesscache_handshake_done failed");
+            /* A full handshake (the server layouts): its session amid its allocations. */
+            if (!known)
+                noise_before(w->noise);
+            memset(nid, 0, ID_LEN);
+            TIMED(busy, rc = hs_first(w, id, &ns, nid));
+            if (!known)
+                noise_middle(w->noise);
+            TIMED(busy, hs_second(w, rc, ns, nid));
+            if (!known)
+                noise_after(w->noise);
             if (rc == 0) {
-                SSL_SESSION *cur = SSL_get_session(ssl);
-                unsigned int len = 0;
-                const unsigned char *nid = cur ? SSL_SESSION_get_id(cur, &len) : NULL;
-                if (nid != NULL && len == ID_LEN)
-                    ring_push(w, nid);
+                ring_push(w, nid);
                 adds++;
             }
-#endif
             if (rc == 1)
                 hits++;
             else
@@ -658,6 +884,7 @@ static void *worker_main(void *arg)
             break;
         switch (r->kind) {
         case K_LOOKUP: work_lookup(w); break;
+        case K_RESUME: work_resume(w); break;
         case K_CHURN:
         case K_CHURN_SPLIT: work_churn(w); break;
         case K_MIXED: work_mixed(w); break;
@@ -692,6 +919,9 @@ static void fill_pools(run_t *r, size_t per_thread, int version)
     size_t i;
     for (t = 0; t < r->nthreads; t++) {
         worker_t *w = &r->w[t];
+        w->pool_n = per_thread;
+        if (opt_layout != LAYOUT_POOLED)
+            continue; /* made one at a time by the worker */
         if (w->pool == NULL) {
             w->pool = xmalloc(per_thread * sizeof(*w->pool));
             w->pool_ids = xmalloc(per_thread * ID_LEN);
@@ -706,6 +936,7 @@ static const char *kind_name(enum kind k)
 {
     switch (k) {
     case K_LOOKUP: return "lookup";
+    case K_RESUME: return "resume";
     case K_CHURN: return "churn";
     case K_CHURN_SPLIT: return "churn-split";
     case K_MIXED: return "mixed";
@@ -728,11 +959,12 @@ static void bench_threads(enum kind kind, int T)
     memset(&r, 0, sizeof(r));
     r.kind = kind;
     r.nthreads = T;
-    /* lookup/handshake: no eviction of the looked-up set (lookup: capacity 2N;
-     * handshake: capacity N, rings keep to recent ids). churn/mixed: at
-     * capacity N, every add evicts. */
-    r.ctx = new_ctx(kind == K_LOOKUP ? (long)(2 * n) : (long)n);
-    version = (kind == K_HANDSHAKE) ? handshake_version(r.ctx) : fresh_ssl_version(r.ctx);
+    /* lookup/resume/handshake: no eviction of the looked-up set (lookup, resume:
+     * capacity 2N; handshake: capacity N, rings keep to recent ids). churn/mixed:
+     * at capacity N, every add evicts. */
+    r.ctx = new_ctx(kind == K_LOOKUP || kind == K_RESUME ? (long)(2 * n) : (long)n);
+    version = (kind == K_HANDSHAKE || kind == K_RESUME) ? handshake_version(r.ctx)
+                                                        : fresh_ssl_version(r.ctx);
     r.hs_version = version;
     populate(r.ctx, n, version, g_t0, ids);
     r.ids = ids;
@@ -748,6 +980,9 @@ static void bench_threads(enum kind kind, int T)
         w->tid = t;
         w->run = &r;
         w->rng = splitmix64(0xbe7c4000ULL + (uint64_t)t * 7919 + (uint64_t)T * 104729);
+        /* Each thread's handshake traffic and ids: the same sequences for both libraries. */
+        w->noise = noise_new(opt_layout, splitmix64(0x6e6f697365ULL + (uint64_t)t));
+        w->seq = (uint64_t)(t + 1) << 40;
         if (kind == K_CHURN_SPLIT) {
             /* The same churn with nothing shared between threads but the process:
              * each thread its own context of capacity N/T, full. */
@@ -763,7 +998,11 @@ static void bench_threads(enum kind kind, int T)
 
     for (;;) {
         double mn = 1e300, mx = -1e300;
-        if (kind == K_CHURN || kind == K_CHURN_SPLIT)
+        /* Server layouts: each add also waits for a handshake's allocations (harness time,
+         * not counted), so a churn round is shorter. */
+        if ((kind == K_CHURN || kind == K_CHURN_SPLIT) && opt_layout != LAYOUT_POOLED)
+            fill_pools(&r, (n / 5) / (size_t)T, version);
+        else if (kind == K_CHURN || kind == K_CHURN_SPLIT)
             fill_pools(&r, (2 * n) / (size_t)T, version);
         else if (kind == K_MIXED)
             fill_pools(&r, (n / 5) / (size_t)T, version);
@@ -790,15 +1029,26 @@ static void bench_threads(enum kind kind, int T)
         unexpected += w->unexpected;
     }
     value = (double)ops / elapsed;
+    if (opt_layout != LAYOUT_POOLED && kind != K_LOOKUP && kind != K_RESUME) {
+        /* The library's own time in each thread: the threads' rates add up. */
+        value = 0;
+        for (t = 0; t < T; t++)
+            value += (double)r.w[t].ops / ((double)r.w[t].busy * g_tick_s);
+    }
 
     switch (kind) {
     case K_LOOKUP:
+    case K_RESUME:
         if (hits != ops) {
-            fprintf(stderr, "lookup: %llu hits of %llu lookups\n", (unsigned long long)hits,
-                    (unsigned long long)ops);
+            fprintf(stderr, "%s: %llu hits of %llu lookups\n", kind_name(kind),
+                    (unsigned long long)hits, (unsigned long long)ops);
             die("lookup hit rate is not 100%");
         }
+#ifdef BENCH_OPENSSL
+        snprintf(extra, sizeof(extra), "hitrate=1%s", kind == K_RESUME ? " emulated=1" : "");
+#else
         snprintf(extra, sizeof(extra), "hitrate=1");
+#endif
         break;
     case K_CHURN:
     case K_CHURN_SPLIT:
@@ -840,6 +1090,7 @@ static void bench_threads(enum kind kind, int T)
         worker_t *w = &r.w[t];
         SSL_free(w->ssl);
         SSL_CTX_free(w->own_ctx);
+        noise_free(w->noise);
         free(w->pool);
         free(w->pool_ids);
         free(w->ring);
@@ -862,14 +1113,20 @@ int main(int argc, char **argv)
     for (i = 0; i < opt_nthreads; i++)
         fprintf(stderr, "%s%d", i ? "," : "", opt_threads[i]);
     fprintf(stderr, "\n");
-    printf("INFO lib=%s sessions=%zu seconds=%g nproc=%ld callbacks=%d\n", LIB_NAME, opt_sessions,
-           opt_seconds, sysconf(_SC_NPROCESSORS_ONLN), opt_callbacks);
+    printf("INFO lib=%s layout=%s sessions=%zu seconds=%g nproc=%ld callbacks=%d\n", LIB_NAME,
+           layout_name(opt_layout), opt_sessions, opt_seconds, sysconf(_SC_NPROCESSORS_ONLN),
+           opt_callbacks);
+    g_noise = noise_new(opt_layout, 0x6d61696eULL);
+    calibrate_ticks();
 
     if (want("fill"))
         bench_fill();
     if (want("lookup"))
         for (i = 0; i < opt_nthreads; i++)
             bench_threads(K_LOOKUP, opt_threads[i]);
+    if (want("resume"))
+        for (i = 0; i < opt_nthreads; i++)
+            bench_threads(K_RESUME, opt_threads[i]);
     if (want("churn"))
         for (i = 0; i < opt_nthreads; i++)
             bench_threads(K_CHURN, opt_threads[i]);
@@ -885,6 +1142,7 @@ int main(int argc, char **argv)
     if (want("handshake"))
         for (i = 0; i < opt_nthreads; i++)
             bench_threads(K_HANDSHAKE, opt_threads[i]);
+    noise_free(g_noise);
     fprintf(stderr, "# bench(%s): total %.1f s\n", LIB_NAME, now_s() - start);
     return 0;
 }

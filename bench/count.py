@@ -1,19 +1,30 @@
 #!/usr/bin/env python3
-"""Count the instructions one cache operation executes, for OpenSSL and sesscache.
+"""Count what one cache operation costs, for OpenSSL and sesscache: instructions and simulated
+cache misses, which repeat exactly from run to run where timings on a shared machine swing.
 
-Timings on a shared virtual machine swing by tens of percent from run to run; instruction
-counts do not. This runs both benchmark binaries under callgrind, counting only inside the
-measured call, and prints instructions per call:
+Runs both benchmark binaries under callgrind with its cache simulator, counting only inside
+the library's own calls (the harness's allocations and the benchmark's loop are simulated, so
+they evict what a server's would, but not counted), and prints per operation:
 
-    add (fill)      SSL_CTX_add_session into a growing cache, no eviction
-    churn           at capacity, SSL_CTX_add_session (one eviction each) and the
-                    caller's SSL_SESSION_free, with the benchmark loop around them
-    lookup          SSL_has_matching_session_id (hits), with the loop and id choice
+    Ir    instructions
+    D1    first-level data-cache misses: cache lines the operation touched that were not
+          already in the core's L1 (lines it reads from L2, L3 or memory)
+    LL    last-level misses: lines read from memory (the simulated LL is this machine's L3
+          unless --LL says otherwise; a shared VM gets less of it than it reports)
 
-Instructions are not time: a cache miss costs hundreds of them. Use this to see whether a
-change made the code path shorter, and `make bench` for what it does to throughput.
+for these operations (default: the server layout, 100,000 sessions):
 
-    bench/count.py --openssl BIN --sesscache BIN --libdir DIR [--sessions N]
+    fill step       SSL_SESSION_new + set1_id/version/time/timeout (bench.c's lib_create),
+                    SSL_CTX_add_session into a growing cache and SSL_SESSION_free of the
+                    caller's reference (lib_add)
+    churn step      the same at capacity (each add evicts one); the run first fills the
+                    cache with the same calls, so the fill run's counts are subtracted
+    lookup hit      SSL_has_matching_session_id
+    resume          sesscache: sesscache_handshake_start + sesscache_server_lookup (returns the
+                    session); OpenSSL: SSL_has_matching_session_id (no public call returns it)
+
+    bench/count.py --openssl BIN --sesscache BIN --libdir DIR [--sessions N] [--layout L]
+                   [--LL size,assoc,line]
 
 Python 3 standard library only; needs valgrind.
 """
@@ -24,41 +35,53 @@ import subprocess
 import sys
 import tempfile
 
-# (label, bench arguments, function counted, how many calls the run makes)
+# The benchmark's out-of-line wrappers around the library's calls (bench.c, lib_*): counting
+# is toggled on entry to and exit from them, so they must not nest.
+ADD = ["lib_create", "lib_add"]
+# (label, bench arguments, counted functions, how many operations the run makes)
 OPS = [
-    ("add (fill)", ["--only", "fill", "--reps", "1"], "SSL_CTX_add_session", "sessions"),
-    # The worker thread only: the untimed filling before it is left out.
-    ("churn (add + free)", ["--only", "churn", "--threads", "1", "--seconds", "0.2"],
-     "worker_main", "churn"),
-    ("lookup (hit)", ["--only", "lookup", "--threads", "1", "--seconds", "0.2"],
-     "worker_main", "lookup"),
+    ("fill step", ["--only", "fill", "--reps", "1"], ADD, "sessions"),
+    ("churn step", ["--only", "churn", "--threads", "1", "--seconds", "0.05"], ADD, "churn"),
+    ("lookup hit", ["--only", "lookup", "--threads", "1", "--seconds", "0.2"], ["lib_lookup"],
+     "lookup"),
+    ("resume", ["--only", "resume", "--threads", "1", "--seconds", "0.2"], ["lib_resume"],
+     "resume"),
 ]
+EVENTS = ("Ir", "D1", "LL")
 
 
-def callgrind(binary, args, func, env):
-    """Total instructions inside `func` and the benchmark's stderr."""
+def callgrind(binary, args, funcs, env, ll):
+    """Ir, D1 and LL misses inside `funcs`, and the benchmark's stderr."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cg.out")
-        cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=" + func,
-               "--callgrind-out-file=" + out, binary] + args
+        cmd = ["valgrind", "--tool=callgrind", "--cache-sim=yes", "--collect-atstart=no",
+               "--callgrind-out-file=" + out]
+        if ll:
+            cmd.append("--LL=" + ll)
+        cmd += ["--toggle-collect=" + f for f in funcs] + [binary] + args
         p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            universal_newlines=True)
         if p.returncode != 0:
             sys.stderr.write(p.stderr)
             sys.exit("count.py: %s failed (exit %d)" % (" ".join(cmd), p.returncode))
-        total = None
+        names, total = None, None
         with open(out) as f:
             for line in f:
-                m = re.match(r"(?:summary|totals):\s+(\d+)", line)
+                if line.startswith("events:"):
+                    names = line.split()[1:]
+                m = re.match(r"(?:summary|totals):\s+(.*)", line)
                 if m:
-                    total = int(m.group(1))
-        if total is None:
-            sys.exit("count.py: no instruction total in callgrind's output")
-        return total, p.stderr
+                    total = [int(x) for x in m.group(1).split()]
+        if names is None or total is None:
+            sys.exit("count.py: no totals in callgrind's output")
+        v = dict(zip(names, total + [0] * (len(names) - len(total))))
+        return {"Ir": v.get("Ir", 0),
+                "D1": v.get("D1mr", 0) + v.get("D1mw", 0),
+                "LL": v.get("DLmr", 0) + v.get("DLmw", 0)}, p.stderr
 
 
 def calls(kind, sessions, stderr):
-    """The number of measured calls: N for the fill, else the ops the run reports."""
+    """The number of measured operations: N for the fill, else the ops the run reports."""
     if kind == "sessions":
         return sessions
     m = re.search(r"# %s T=1: .*\((\d+) ops in" % kind, stderr)
@@ -72,8 +95,9 @@ def main():
     ap.add_argument("--openssl", required=True)
     ap.add_argument("--sesscache", required=True)
     ap.add_argument("--libdir", required=True)
-    ap.add_argument("--sessions", type=int, default=20000,
-                    help="cached sessions (default 20000: valgrind runs ~50x slower)")
+    ap.add_argument("--sessions", type=int, default=100000)
+    ap.add_argument("--layout", default="server")
+    ap.add_argument("--LL", default="", help="simulated last-level cache: size,assoc,line")
     a = ap.parse_args()
 
     base = dict(os.environ)
@@ -82,16 +106,23 @@ def main():
     ours["LD_LIBRARY_PATH"] = os.path.abspath(a.libdir) + (":" + old if old else "")
     runs = [("OpenSSL", a.openssl, base), ("sesscache", a.sesscache, ours)]
 
-    print("instructions per operation, counted by callgrind; %d sessions"
-          % a.sessions)
-    print("%-22s | %12s | %12s | %6s" % ("operation", "OpenSSL", "sesscache", "ratio"))
-    print("-" * 23 + "+" + "-" * 14 + "+" + "-" * 14 + "+" + "-" * 7)
-    for label, args, func, kind in OPS:
+    print("per operation, counted by callgrind's cache simulator; %d sessions, %s layout%s"
+          % (a.sessions, a.layout, "; LL " + a.LL if a.LL else ""))
+    print("%-12s | %-26s | %-26s" % ("", "OpenSSL  Ir / D1 / LL", "sesscache  Ir / D1 / LL"))
+    print("-" * 13 + "+" + "-" * 28 + "+" + "-" * 27)
+    fill = {}
+    for label, args, funcs, kind in OPS:
         per = []
-        for _, binary, env in runs:
-            total, err = callgrind(binary, args + ["--sessions", str(a.sessions)], func, env)
-            per.append(total / calls(kind, a.sessions, err))
-        print("%-22s | %12.0f | %12.0f | %5.2fx" % (label, per[0], per[1], per[1] / per[0]))
+        for i, (_, binary, env) in enumerate(runs):
+            full = args + ["--sessions", str(a.sessions), "--layout", a.layout]
+            v, err = callgrind(binary, full, funcs, env, a.LL)
+            n = calls(kind, a.sessions, err)
+            if kind == "sessions":
+                fill[i] = v
+            elif kind == "churn":
+                v = {e: v[e] - fill[i][e] for e in EVENTS}
+            per.append(["%.0f" % (v["Ir"] / n)] + ["%.2f" % (v[e] / n) for e in EVENTS[1:]])
+        print("%-12s | %-26s | %-26s" % (label, " / ".join(per[0]), " / ".join(per[1])))
         sys.stdout.flush()
 
 

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Run the session-cache benchmark against OpenSSL and sesscache; report.
 
-Runs the two binaries alternately (OpenSSL first) --runs times each, keeps
-the best figure per (workload, threads) and prints
+For each heap layout of --layouts (bench/layout.h: server, nginx, pooled),
+runs the two binaries alternately (OpenSSL first) --runs times each, keeps
+the median figure per (workload, threads) and prints, one table per layout,
 
-    workload | threads | unit | OpenSSL | sesscache | ratio
+    workload | threads | unit | OpenSSL | sesscache | ratio | range
 
-ratio = sesscache / OpenSSL. For throughput rows higher is better; for the
-rows marked "lower" (memory, flush time) lower is better.
-Also writes <outdir>/results.csv and <outdir>/throughput.svg.
+ratio = sesscache / OpenSSL of the medians; range: the lowest and highest
+ratio of the single runs (run i of one library against run i of the other).
+For throughput rows higher is better; for the rows marked "lower" (memory,
+flush time, harness time) lower is better.
+Also writes <outdir>/results.csv (every layout) and, per layout, a chart:
+<outdir>/throughput.svg for the first layout, throughput-<layout>.svg for
+the others.
 
 Python 3 standard library only.
 """
@@ -19,12 +24,12 @@ import subprocess
 import statistics
 import sys
 
-LOWER_IS_BETTER = {"memory", "flush"}
-ORDER = ["fill", "memory", "lookup", "churn", "mixed", "flush", "handshake"]
+LOWER_IS_BETTER = {"memory", "flush", "harness"}
+ORDER = ["fill", "memory", "lookup", "resume", "churn", "mixed", "flush", "handshake", "harness"]
 LIBS = ["openssl", "sesscache"]
 LABEL = {"openssl": "OpenSSL", "sesscache": "sesscache"}
 COLOR = {"openssl": "#d9534f", "sesscache": "#337ab7"}
-CHART_WORKLOADS = ["lookup", "mixed", "churn", "handshake"]
+CHART_WORKLOADS = ["lookup", "resume", "mixed", "churn"]
 
 
 def parse_results(text):
@@ -89,8 +94,12 @@ def fmt(v, unit):
 def workload_label(w, emulated):
     if w == "handshake" and emulated:
         return "handshake (OpenSSL: public-API equivalent)"
+    if w == "resume" and emulated:
+        return "resume: server lookup returning the session (OpenSSL: has_matching)"
     if w == "memory":
         return "memory (RSS per cached session)"
+    if w == "harness":
+        return "harness alone (its allocations per handshake; not a cache figure)"
     return w
 
 
@@ -109,7 +118,7 @@ def esc(s):
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
-def write_svg(path, best, units):
+def write_svg(path, best, units, layout):
     panels = [w for w in CHART_WORKLOADS
               if any(k[0] == w for k in best)]
     if not panels:
@@ -125,8 +134,8 @@ def write_svg(path, best, units):
              % (W, H, W, H))
     o.append('<rect x="0" y="0" width="%d" height="%d" fill="white"/>' % (W, H))
     o.append('<text x="%d" y="22" text-anchor="middle" font-size="16" '
-             'font-weight="bold">Session cache throughput vs threads '
-             '(higher is better)</text>' % (W // 2))
+             'font-weight="bold">Session cache throughput vs threads, %s layout '
+             '(higher is better)</text>' % (W // 2, esc(layout)))
     # legend
     lx = W // 2 - 110
     for i, lib in enumerate(LIBS):
@@ -144,7 +153,7 @@ def write_svg(path, best, units):
         vmax = max([v for v in vals if v is not None] or [1.0])
         top = nice_ceiling(vmax / 1e6)
         unit = units.get(w, "ops/s")
-        title = w + (" (OpenSSL: public-API equivalent)" if w == "handshake" else "")
+        title = w + (" (OpenSSL: has_matching)" if w == "resume" else "")
         o.append('<text x="%d" y="%d" text-anchor="middle" font-weight="bold">%s</text>'
                  % ((x0 + x1) // 2, py + 22, esc(title)))
         # axes
@@ -193,6 +202,26 @@ def write_svg(path, best, units):
         f.write("\n".join(x for x in o if x) + "\n")
 
 
+def print_table(layout, runs, rows, emulated):
+    print("== %s layout: ratio = sesscache / OpenSSL of the medians of %d alternating run(s) "
+          "per library; range: the ratios of single runs; 'better' says which direction wins"
+          % (layout, runs))
+    cols = ["workload", "threads", "unit", "OpenSSL", "sesscache", "ratio", "range", "better"]
+    table = [cols]
+    for w, t, u, o, s, ratio, lo, hi in rows:
+        table.append([workload_label(w, emulated.get(w)), str(t), u, fmt(o, u), fmt(s, u),
+                      "n/a" if ratio is None else "%.2fx" % ratio,
+                      "" if lo is None else "%.2f-%.2f" % (lo, hi), better(w)])
+    widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
+    for i, r in enumerate(table):
+        cells = [c.ljust(widths[j]) if j in (0, 2, 7) else c.rjust(widths[j])
+                 for j, c in enumerate(r)]
+        print(" | ".join(cells).rstrip())
+        if i == 0:
+            print("-+-".join("-" * x for x in widths))
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -202,77 +231,74 @@ def main():
                     help="directory holding libsesscache.so (LD_LIBRARY_PATH)")
     ap.add_argument("--outdir", default="target/bench")
     ap.add_argument("--runs", type=int, default=3,
-                    help="runs per library, alternating; the median is kept (default 3)")
+                    help="runs per library and layout, alternating; the median is kept "
+                         "(default 3)")
+    ap.add_argument("--layouts", default="server,pooled",
+                    help="comma-separated heap layouts, each run in turn (default "
+                         "server,pooled); the first one's chart is throughput.svg")
     ap.add_argument("args", nargs=argparse.REMAINDER,
                     help="arguments for the benchmark binaries (after --)")
     a = ap.parse_args()
     args = a.args[1:] if a.args[:1] == ["--"] else a.args
+    layouts = [x for x in a.layouts.split(",") if x]
 
     binaries = {"openssl": a.openssl, "sesscache": a.sesscache}
-    samples, units, extra_info = {}, {}, {}
-    emulated = False
+    samples, units = {}, {}
+    emulated = {}
     ok = True
-    for r in range(max(1, a.runs)):
-        for lib in LIBS:
-            res, good = run_one(lib, binaries[lib], a.libdir, args)
-            ok = ok and good
-            for kv in res:
-                w, t, v = kv.get("workload"), kv["threads"], kv["value"]
-                if w is None:
-                    continue
-                units[w] = kv.get("unit", "")
-                if lib == "openssl" and kv.get("emulated") == "1":
-                    emulated = True
-                key = (w, t, lib)
-                samples.setdefault(key, []).append(v)
-                extra_info[key] = kv
+    runs = max(1, a.runs)
+    # Alternate: each run of each layout, OpenSSL then sesscache, so that a slow spell of the
+    # machine falls on both libraries.
+    for r in range(runs):
+        for layout in layouts:
+            for lib in LIBS:
+                res, good = run_one(lib, binaries[lib], a.libdir,
+                                    args + ["--layout", layout])
+                ok = ok and good
+                for kv in res:
+                    w, t, v = kv.get("workload"), kv["threads"], kv["value"]
+                    if w is None:
+                        continue
+                    units[w] = kv.get("unit", "")
+                    if lib == "openssl" and kv.get("emulated") == "1":
+                        emulated[w] = True
+                    samples.setdefault((layout, w, t, lib), []).append(v)
     # The median of the runs: the 2-thread figures of a lock-bound library jump between two
     # levels from run to run, and the best of a few runs would favour whichever got lucky.
-    best = {k: statistics.median(v) for k, v in samples.items()}
-
-    rows = []
-    keys = sorted({(k[0], k[1]) for k in best},
-                  key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
-    for w, t in keys:
-        o, s = best.get((w, t, "openssl")), best.get((w, t, "sesscache"))
-        ratio = (s / o) if (o and s is not None) else None
-        rows.append((w, t, units.get(w, ""), o, s, ratio))
-
-    hdr = ("ratio = sesscache / OpenSSL; 'better' says which direction wins: "
-           "higher for throughput, lower for memory and flush time. "
-           "Median of %d run(s) per library, alternating." % max(1, a.runs))
-    cols = ["workload", "threads", "unit", "OpenSSL", "sesscache", "ratio", "better"]
-    table = [cols]
-    for w, t, u, o, s, ratio in rows:
-        table.append([workload_label(w, emulated), str(t), u, fmt(o, u), fmt(s, u),
-                      "n/a" if ratio is None else "%.2fx" % ratio, better(w)])
-    widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
-    print(hdr)
-    for i, r in enumerate(table):
-        cells = [c.ljust(widths[j]) if j in (0, 2, 6) else c.rjust(widths[j])
-                 for j, c in enumerate(r)]
-        print(" | ".join(cells).rstrip())
-        if i == 0:
-            print("-+-".join("-" * x for x in widths))
-    for k, kv in sorted(extra_info.items()):
-        if kv.get("hitrate") not in (None, "1", "1.000000") and k[0] == "mixed":
-            print("note: %s %s threads=%d lookup hit rate %s"
-                  % (LABEL[k[2]], k[0], k[1], kv["hitrate"]))
+    med = {k: statistics.median(v) for k, v in samples.items()}
 
     os.makedirs(a.outdir, exist_ok=True)
+    csv_rows = []
+    for li, layout in enumerate(layouts):
+        rows = []
+        keys = sorted({(k[1], k[2]) for k in med if k[0] == layout},
+                      key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
+        for w, t in keys:
+            o, s = med.get((layout, w, t, "openssl")), med.get((layout, w, t, "sesscache"))
+            ratio = (s / o) if (o and s is not None) else None
+            so = samples.get((layout, w, t, "openssl"), [])
+            ss = samples.get((layout, w, t, "sesscache"), [])
+            per_run = [y / x for x, y in zip(so, ss) if x]
+            lo, hi = (min(per_run), max(per_run)) if per_run else (None, None)
+            rows.append((w, t, units.get(w, ""), o, s, ratio, lo, hi))
+            csv_rows.append((layout, w, t, units.get(w, ""), o, s, ratio, lo, hi, len(per_run)))
+        print_table(layout, runs, rows, emulated)
+        best = {(k[1], k[2], k[3]): v for k, v in med.items() if k[0] == layout}
+        name = "throughput.svg" if li == 0 else "throughput-%s.svg" % layout
+        write_svg(os.path.join(a.outdir, name), best, units, layout)
+
     csv_path = os.path.join(a.outdir, "results.csv")
     with open(csv_path, "w", newline="") as f:
         wr = csv.writer(f)
-        wr.writerow(["workload", "threads", "unit", "openssl", "sesscache",
-                     "ratio_sesscache_over_openssl", "better", "openssl_emulated"])
-        for w, t, u, o, s, ratio in rows:
-            wr.writerow([w, t, u, "" if o is None else "%.6g" % o,
-                         "" if s is None else "%.6g" % s,
-                         "" if ratio is None else "%.4f" % ratio, better(w),
-                         "1" if (w == "handshake" and emulated) else "0"])
-    svg_path = os.path.join(a.outdir, "throughput.svg")
-    write_svg(svg_path, best, units)
-    print("wrote %s and %s" % (csv_path, svg_path))
+        wr.writerow(["layout", "workload", "threads", "unit", "openssl", "sesscache",
+                     "ratio_sesscache_over_openssl", "ratio_min", "ratio_max", "runs", "better",
+                     "openssl_emulated"])
+        for layout, w, t, u, o, s, ratio, lo, hi, n in csv_rows:
+            g = lambda v, f: "" if v is None else f % v
+            wr.writerow([layout, w, t, u, g(o, "%.6g"), g(s, "%.6g"), g(ratio, "%.4f"),
+                         g(lo, "%.4f"), g(hi, "%.4f"), n, better(w),
+                         "1" if emulated.get(w) else "0"])
+    print("wrote %s and the charts in %s" % (csv_path, a.outdir))
     return 0 if ok else 1
 
 
