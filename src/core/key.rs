@@ -22,8 +22,15 @@ impl Bytes32 {
         if bytes.len() > MAX_ID_LENGTH {
             return None;
         }
-        let mut buf = [0u8; MAX_ID_LENGTH];
-        buf[..bytes.len()].copy_from_slice(bytes);
+        // A whole 32-byte id (what servers generate) is one fixed-size copy.
+        let buf = match <[u8; MAX_ID_LENGTH]>::try_from(bytes) {
+            Ok(whole) => whole,
+            Err(_) => {
+                let mut buf = [0u8; MAX_ID_LENGTH];
+                buf[..bytes.len()].copy_from_slice(bytes);
+                buf
+            }
+        };
         // unwrap: the length was checked against 32 above.
         Some(Bytes32 { len: u8::try_from(bytes.len()).unwrap_or(0), buf })
     }
@@ -86,7 +93,35 @@ impl SessionKey {
     pub fn id(&self) -> &Bytes32 {
         &self.id
     }
+
+    /// The key as five words, which identify it exactly: the 32-byte id buffer (zero beyond
+    /// the length) as four little-endian words, then the version (as `u32`) with the length
+    /// in bits 32..40. What the index stores and compares, and what [`KeyHasher`] hashes.
+    #[inline]
+    pub fn words(&self) -> KeyWords {
+        let w = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&self.id.buf[8 * i..8 * i + 8]);
+            u64::from_le_bytes(b)
+        };
+        [w(0), w(1), w(2), w(3), u64::from(self.version as u32) | (u64::from(self.id.len) << 32)]
+    }
+
+    /// The key whose [`SessionKey::words`] these are; `None` for words no key has (a length
+    /// over 32, bits set beyond it, or bytes beyond the length).
+    pub fn from_words(w: &KeyWords) -> Option<SessionKey> {
+        let len = usize::try_from(w[4] >> 32).ok().filter(|&l| l <= MAX_ID_LENGTH)?;
+        let mut buf = [0u8; MAX_ID_LENGTH];
+        for (i, chunk) in buf.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&w[i].to_le_bytes());
+        }
+        let key = SessionKey::from_slice(w[4] as u32 as i32, &buf[..len])?;
+        (key.words() == *w).then_some(key)
+    }
 }
+
+/// A [`SessionKey`] as five words (see [`SessionKey::words`]).
+pub type KeyWords = [u64; 5];
 
 /// The index's keyed hash of a [`SessionKey`]: the id buffer as four words and the version
 /// with the length as a fifth, each mixed with a secret seed by a folded multiply (foldhash's
@@ -122,16 +157,16 @@ impl KeyHasher {
     /// The hash of `key`.
     #[inline]
     pub fn hash(&self, key: &SessionKey) -> u64 {
-        let w = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&key.id.buf[8 * i..8 * i + 8]);
-            u64::from_le_bytes(b)
-        };
+        self.hash_words(&key.words())
+    }
+
+    /// The hash of the key with these [`SessionKey::words`].
+    #[inline]
+    pub fn hash_words(&self, w: &KeyWords) -> u64 {
         let s = &self.seeds;
-        let tail = u64::from(key.version as u32) | (u64::from(key.id.len) << 32);
-        let a = fold(w(0) ^ s[0], w(1) ^ s[1]);
-        let b = fold(w(2) ^ s[2], w(3) ^ s[3]);
-        fold(a ^ b.rotate_left(23) ^ tail, s[4])
+        let a = fold(w[0] ^ s[0], w[1] ^ s[1]);
+        let b = fold(w[2] ^ s[2], w[3] ^ s[3]);
+        fold(a ^ b.rotate_left(23) ^ w[4], s[4])
     }
 }
 
@@ -219,6 +254,14 @@ mod tests {
             let key = SessionKey::from_slice(0x0303, &id).unwrap_or_else(|| unreachable!());
             assert!(seen.insert(h.hash(&key)), "byte {byte}");
         }
+        // The words round-trip, and identify the key.
+        for key in [SessionKey::from_slice(-7, &[0xff; 32]), SessionKey::from_slice(0x0303, b"ab")] {
+            let key = key.unwrap_or_else(|| unreachable!());
+            assert_eq!(SessionKey::from_words(&key.words()), Some(key));
+        }
+        let mut bad = SessionKey::from_slice(0x0303, b"ab").unwrap_or_else(|| unreachable!()).words();
+        bad[3] = 1;
+        assert_eq!(SessionKey::from_words(&bad), None, "a byte beyond the length");
         // Equal keys hash equally; two hashers disagree (their seeds are random).
         let key = SessionKey::from_slice(0x0303, b"same").unwrap_or_else(|| unreachable!());
         assert_eq!(h.hash(&key), h.hash(&key));
