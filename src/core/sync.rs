@@ -18,6 +18,10 @@ thread_local! {
 }
 
 impl spin::RelaxStrategy for SpinThenYield {
+    // Out of line: the thread-local counter costs a `__tls_get_addr` call in a shared library,
+    // which the compiler would otherwise hoist in front of every uncontended lock.
+    #[cold]
+    #[inline(never)]
     fn relax() {
         let n = SPINS.with(|c| {
             let n = c.get().wrapping_add(1);
