@@ -110,11 +110,12 @@ static double now_s(void)
 /* ------------------------------------------------------------------ */
 /* timing library calls between the harness's own work                 */
 
-/* In the server layouts a handshake's allocations cost the harness far more than the cache
- * operation between them (about 1.5 us, and 19 us for nginx's, against 0.1-1 us), so those
- * workloads time only the library's calls: each timed segment reads the cycle counter (10 ns
- * here; clock_gettime where there is none) before and after, less the cost of an empty
- * segment. Lookups, which run back to back, are timed by the wall clock as before. */
+/* In the server layouts the fill makes a handshake's allocations around every add, which cost
+ * the harness far more than the add (about 1.5 us, and 19 us for nginx's, against 0.1-1 us),
+ * so the fill times only the library's calls: each timed segment reads the cycle counter
+ * (10 ns here; clock_gettime where there is none) before and after, less the cost of an empty
+ * segment. Every other workload runs its operations back to back and is timed by the wall
+ * clock. */
 static inline int64_t ticks(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -329,32 +330,56 @@ static SSL_SESSION *new_session_seq(int version, long t, uint64_t seq, unsigned 
 }
 
 /* The library calls that bench/count.py counts: callgrind toggles its counters on entry to
- * and exit from these functions, which therefore stay out of line and never nest. */
-__attribute__((noinline)) SSL_SESSION *lib_create(int version, long t, uint64_t seq,
-                                                  unsigned char *id_out)
+ * and exit from these functions, which therefore stay out of line, never nest, and are never
+ * merged with an identical twin (gcc's -fipa-icf would fold lib_resume into lib_lookup in the
+ * OpenSSL build). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define COUNTED __attribute__((noinline, noipa))
+#else
+#define COUNTED __attribute__((noinline))
+#endif
+
+COUNTED SSL_SESSION *lib_create(int version, long t, uint64_t seq, unsigned char *id_out)
 {
     return new_session_seq(version, t, seq, id_out);
 }
 
 /* Caches s and releases the caller's reference; SSL_CTX_add_session's result. */
-__attribute__((noinline)) int lib_add(SSL_CTX *ctx, SSL_SESSION *s)
+COUNTED int lib_add(SSL_CTX *ctx, SSL_SESSION *s)
 {
     int rc = SSL_CTX_add_session(ctx, s);
     SSL_SESSION_free(s);
     return rc;
 }
 
-__attribute__((noinline)) int lib_lookup(SSL *ssl, const unsigned char *id)
+COUNTED int lib_lookup(SSL *ssl, const unsigned char *id)
 {
     return SSL_has_matching_session_id(ssl, id, ID_LEN);
 }
 
-/* A server's lookup that returns the session (see work_resume): 1 when resumed. */
-__attribute__((noinline)) int lib_resume(SSL *ssl, const unsigned char *id)
+/* A server's lookup that returns the session (see work_resume): 1 when resumed. `cached` is
+ * the session cached under `id` and `prev` the one the SSL held (OpenSSL's emulation). */
+COUNTED int lib_resume(SSL *ssl, const unsigned char *id, SSL_SESSION *cached, SSL_SESSION **prev)
 {
 #ifdef BENCH_OPENSSL
-    return SSL_has_matching_session_id(ssl, id, ID_LEN);
+    /* lookup_sess_in_cache: the hash lookup under the read lock, and a reference taken */
+    unsigned int sid_ctx_len = 1;
+    int rc = SSL_has_matching_session_id(ssl, id, ID_LEN);
+    if (rc != 1)
+        return rc;
+    SSL_SESSION_up_ref(cached);
+    /* ssl_get_prev_session's checks: version, sid_ctx, expiry */
+    (void)SSL_SESSION_get0_id_context(cached, &sid_ctx_len);
+    if (SSL_SESSION_get_protocol_version(cached) != SSL_version(ssl) || sid_ctx_len != 0
+        || SSL_SESSION_get_time(cached) + SSL_SESSION_get_timeout(cached) < (long)time(NULL))
+        rc = 0;
+    /* the SSL takes the session and releases the one it held */
+    SSL_SESSION_free(*prev);
+    *prev = cached;
+    return rc;
 #else
+    (void)cached;
+    (void)prev;
     if (sesscache_handshake_start(ssl) <= 0)
         die("sesscache_handshake_start failed");
     return sesscache_server_lookup(ssl, id, ID_LEN);
@@ -372,13 +397,15 @@ static SSL_SESSION *new_session(int version, long t, unsigned char *id_out)
  * the caller's reference is released. The library's calls (creating the session, adding it,
  * releasing the caller's reference) are timed into *busy unless it is NULL. */
 static int handshake_add(SSL_CTX *ctx, noise_t *z, int version, long t, uint64_t seq,
-                         unsigned char *id_out, int64_t *busy)
+                         unsigned char *id_out, int64_t *busy, SSL_SESSION **s_out)
 {
     SSL_SESSION *s;
     int rc;
     noise_before(z);
     TIMED(busy, s = lib_create(version, t, seq, id_out));
     noise_middle(z);
+    if (s_out != NULL)
+        *s_out = s; /* no reference: valid while the cache holds it */
     TIMED(busy, rc = lib_add(ctx, s));
     noise_after(z);
     return rc;
@@ -424,12 +451,14 @@ static SSL_CTX *new_ctx(long cache_size)
 }
 
 /* Add n fresh sessions to ctx (untimed), each amid a handshake's allocations in the server
- * layouts; optionally record their ids. */
-static void populate(SSL_CTX *ctx, size_t n, int version, long t, unsigned char *ids)
+ * layouts; optionally record their ids and (without a reference) the sessions. */
+static void populate(SSL_CTX *ctx, size_t n, int version, long t, unsigned char *ids,
+                     SSL_SESSION **sess)
 {
     size_t i;
     for (i = 0; i < n; i++)
-        if (!handshake_add(ctx, g_noise, version, t, g_seq++, ids ? ids + i * ID_LEN : NULL, NULL))
+        if (!handshake_add(ctx, g_noise, version, t, g_seq++, ids ? ids + i * ID_LEN : NULL, NULL,
+                           sess ? sess + i : NULL))
             die("SSL_CTX_add_session returned 0 for a new session");
 }
 
@@ -502,7 +531,7 @@ static void bench_fill(void)
              * library's calls are timed, session creation included. */
             int64_t busy = 0;
             for (i = 0; i < n; i++)
-                if (!handshake_add(ctx, g_noise, ver, g_t0, g_seq++, NULL, &busy))
+                if (!handshake_add(ctx, g_noise, ver, g_t0, g_seq++, NULL, &busy, NULL))
                     die("fill: SSL_CTX_add_session returned 0");
             t0 = 0;
             t1 = (double)busy * g_tick_s;
@@ -550,8 +579,8 @@ static void bench_flush(void)
         double t0, t1;
         /* Expired ones first: with OpenSSL's expiry-ordered list, adding
          * them after fresh ones would walk the list on every insert. */
-        populate(ctx, n_exp, ver, g_t0 - 10 * SESS_TIMEOUT, NULL);
-        populate(ctx, n - n_exp, ver, g_t0, NULL);
+        populate(ctx, n_exp, ver, g_t0 - 10 * SESS_TIMEOUT, NULL, NULL);
+        populate(ctx, n - n_exp, ver, g_t0, NULL, NULL);
         before = SSL_CTX_sess_number(ctx);
         if ((size_t)before != n)
             die("flush: sess_number != N before flush");
@@ -583,14 +612,13 @@ typedef struct worker {
     SSL_CTX *own_ctx; /* churn-split: this thread's own context */
     SSL *ssl;
     uint64_t rng;
-    /* sessions to add this round (churn, mixed): pre-created in the pooled layout, made one
-     * at a time amid this thread's handshake traffic (noise, ids from seq) otherwise */
+    /* sessions to add this round (churn, mixed): pre-created in the pooled layout; in the
+     * server layouts each is made right before its add (ids from seq), where the session it
+     * evicts was freed, as in a server at capacity */
     SSL_SESSION **pool;
     unsigned char *pool_ids;
     size_t pool_n;
-    noise_t *noise;
     uint64_t seq;
-    int64_t busy; /* server layouts: ticks spent in the library's calls */
     /* ring of ids this thread knows to be recently cached (mixed, handshake) */
     unsigned char *ring;
     size_t ring_cap, ring_len, ring_pos;
@@ -608,6 +636,7 @@ typedef struct run {
     int stop;
     pthread_barrier_t start, done;
     const unsigned char *ids; /* lookup: all cached ids */
+    SSL_SESSION **sess;       /* resume: the cached sessions, by id (no reference held) */
     size_t nids;
     int hs_version;
     worker_t *w;
@@ -650,13 +679,13 @@ static void work_lookup(worker_t *w)
     w->hits += hits;
 }
 
-/* The i-th add of this round: a pooled session, or one made now amid a handshake's traffic.
- * Returns SSL_CTX_add_session's result; the id goes to id_out. */
+/* The i-th add of this round: a pooled session, or one made now. Returns
+ * SSL_CTX_add_session's result; the id goes to id_out. */
 static int round_add(worker_t *w, SSL_CTX *ctx, size_t i, unsigned char *id_out)
 {
     int rc;
     if (w->pool == NULL)
-        return handshake_add(ctx, w->noise, w->run->hs_version, g_t0, w->seq++, id_out, &w->busy);
+        return lib_add(ctx, lib_create(w->run->hs_version, g_t0, w->seq++, id_out));
     rc = lib_add(ctx, w->pool[i]);
     if (id_out != NULL)
         memcpy(id_out, w->pool_ids + i * ID_LEN, ID_LEN);
@@ -664,27 +693,30 @@ static int round_add(worker_t *w, SSL_CTX *ctx, size_t i, unsigned char *id_out)
 }
 
 /* A server's lookup that returns the session: the driver's handshake start and server lookup
- * (sesscache); OpenSSL has no public call that returns a cached session, so its column asks
- * SSL_has_matching_session_id, which reaches the same hash node and session (the lookup's
- * reference count and the checks of sid_ctx, version and expiry are left out: less work than
- * OpenSSL's real path). */
+ * (sesscache). OpenSSL's lookup runs inside SSL_do_handshake and no public call returns a
+ * cached session, so its column does what its lookup does with public calls: the hash lookup
+ * under the read lock (SSL_has_matching_session_id), a reference on the session found (the
+ * benchmark knows it), ssl_get_prev_session's checks of version, sid_ctx and expiry, and the
+ * SSL's release of the session it held. */
 static void work_resume(worker_t *w)
 {
     run_t *r = w->run;
     SSL *ssl = w->ssl;
     uint64_t ops = 0, hits = 0;
     double t0 = now_s(), t1 = t0;
+    SSL_SESSION *prev = NULL;
     for (;;) {
         int k;
         for (k = 0; k < 1024; k++) {
-            const unsigned char *id = r->ids + rng_below(&w->rng, r->nids) * ID_LEN;
-            hits += (uint64_t)(lib_resume(ssl, id) == 1);
+            size_t i = rng_below(&w->rng, r->nids);
+            hits += (uint64_t)(lib_resume(ssl, r->ids + i * ID_LEN, r->sess[i], &prev) == 1);
         }
         ops += 1024;
         t1 = now_s();
         if (t1 - t0 >= opt_seconds)
             break;
     }
+    SSL_SESSION_free(prev);
     w->t0 = t0;
     w->t1 = t1;
     w->ops += ops;
@@ -710,14 +742,13 @@ static void work_mixed(worker_t *w)
     SSL *ssl = w->ssl;
     size_t i = 0;
     uint64_t ops = 0, hits = 0, looks = 0;
-    int64_t *busy = w->pool == NULL ? &w->busy : NULL; /* server layouts: library time */
     w->t0 = now_s();
     while (i < w->pool_n) {
         unsigned char id[ID_LEN];
         int k;
         /* 90 %: look up recently cached ids */
-        TIMED(busy, for (k = 0; k < 9; k++)
-                        hits += (uint64_t)(lib_lookup(ssl, ring_pick(w)) == 1));
+        for (k = 0; k < 9; k++)
+            hits += (uint64_t)(lib_lookup(ssl, ring_pick(w)) == 1);
         looks += 9;
         /* 10 %: add a new session (evicts) */
         if (round_add(w, ctx, i, id) != 1)
@@ -822,7 +853,6 @@ static void work_handshake(worker_t *w)
     double t0 = now_s(), t1 = t0;
     unsigned char unknown[ID_LEN];
     int phase = 0;
-    int64_t *busy = opt_layout == LAYOUT_POOLED ? NULL : &w->busy; /* server layouts */
     for (;;) {
         int k;
         for (k = 0; k < 256; k++) {
@@ -839,16 +869,9 @@ static void work_handshake(worker_t *w)
                 id = ring_pick(w);
                 known = 1;
             }
-            /* A full handshake (the server layouts): its session amid its allocations. */
-            if (!known)
-                noise_before(w->noise);
             memset(nid, 0, ID_LEN);
-            TIMED(busy, rc = hs_first(w, id, &ns, nid));
-            if (!known)
-                noise_middle(w->noise);
-            TIMED(busy, hs_second(w, rc, ns, nid));
-            if (!known)
-                noise_after(w->noise);
+            rc = hs_first(w, id, &ns, nid);
+            hs_second(w, rc, ns, nid);
             if (rc == 0) {
                 ring_push(w, nid);
                 adds++;
@@ -966,7 +989,9 @@ static void bench_threads(enum kind kind, int T)
     version = (kind == K_HANDSHAKE || kind == K_RESUME) ? handshake_version(r.ctx)
                                                         : fresh_ssl_version(r.ctx);
     r.hs_version = version;
-    populate(r.ctx, n, version, g_t0, ids);
+    if (kind == K_RESUME)
+        r.sess = xmalloc(n * sizeof(*r.sess));
+    populate(r.ctx, n, version, g_t0, ids, r.sess);
     r.ids = ids;
     r.nids = n;
     r.w = xcalloc((size_t)T, sizeof(worker_t));
@@ -980,14 +1005,13 @@ static void bench_threads(enum kind kind, int T)
         w->tid = t;
         w->run = &r;
         w->rng = splitmix64(0xbe7c4000ULL + (uint64_t)t * 7919 + (uint64_t)T * 104729);
-        /* Each thread's handshake traffic and ids: the same sequences for both libraries. */
-        w->noise = noise_new(opt_layout, splitmix64(0x6e6f697365ULL + (uint64_t)t));
+        /* Each thread's ids: the same sequence for both libraries. */
         w->seq = (uint64_t)(t + 1) << 40;
         if (kind == K_CHURN_SPLIT) {
             /* The same churn with nothing shared between threads but the process:
              * each thread its own context of capacity N/T, full. */
             w->own_ctx = new_ctx((long)(n / (size_t)T));
-            populate(w->own_ctx, n / (size_t)T, version, g_t0, NULL);
+            populate(w->own_ctx, n / (size_t)T, version, g_t0, NULL, NULL);
         }
         w->ssl = SSL_new(r.ctx);
         if (w->ssl == NULL)
@@ -998,11 +1022,7 @@ static void bench_threads(enum kind kind, int T)
 
     for (;;) {
         double mn = 1e300, mx = -1e300;
-        /* Server layouts: each add also waits for a handshake's allocations (harness time,
-         * not counted), so a churn round is shorter. */
-        if ((kind == K_CHURN || kind == K_CHURN_SPLIT) && opt_layout != LAYOUT_POOLED)
-            fill_pools(&r, (n / 5) / (size_t)T, version);
-        else if (kind == K_CHURN || kind == K_CHURN_SPLIT)
+        if (kind == K_CHURN || kind == K_CHURN_SPLIT)
             fill_pools(&r, (2 * n) / (size_t)T, version);
         else if (kind == K_MIXED)
             fill_pools(&r, (n / 5) / (size_t)T, version);
@@ -1029,12 +1049,6 @@ static void bench_threads(enum kind kind, int T)
         unexpected += w->unexpected;
     }
     value = (double)ops / elapsed;
-    if (opt_layout != LAYOUT_POOLED && kind != K_LOOKUP && kind != K_RESUME) {
-        /* The library's own time in each thread: the threads' rates add up. */
-        value = 0;
-        for (t = 0; t < T; t++)
-            value += (double)r.w[t].ops / ((double)r.w[t].busy * g_tick_s);
-    }
 
     switch (kind) {
     case K_LOOKUP:
@@ -1090,7 +1104,6 @@ static void bench_threads(enum kind kind, int T)
         worker_t *w = &r.w[t];
         SSL_free(w->ssl);
         SSL_CTX_free(w->own_ctx);
-        noise_free(w->noise);
         free(w->pool);
         free(w->pool_ids);
         free(w->ring);
@@ -1100,6 +1113,7 @@ static void bench_threads(enum kind kind, int T)
     SSL_CTX_free(r.ctx);
     free(r.w);
     free(ids);
+    free(r.sess);
 }
 
 int main(int argc, char **argv)

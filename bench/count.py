@@ -7,10 +7,13 @@ the library's own calls (the harness's allocations and the benchmark's loop are 
 they evict what a server's would, but not counted), and prints per operation:
 
     Ir    instructions
-    D1    first-level data-cache misses: cache lines the operation touched that were not
-          already in the core's L1 (lines it reads from L2, L3 or memory)
-    LL    last-level misses: lines read from memory (the simulated LL is this machine's L3
-          unless --LL says otherwise; a shared VM gets less of it than it reports)
+    D1r   first-level data-cache read misses: lines the operation read that were not already
+          in the core's L1 (they came from L2, L3 or memory)
+    LLr   last-level read misses: lines read from memory, the ones a core waits for (the
+          simulated LL is this machine's L3 unless --LL says otherwise; a shared VM gets less
+          of it than it reports: bench/chase.c measures where memory latency starts)
+    LLw   last-level write misses: lines written that were not cached, mostly fresh memory
+          (new table segments, new sessions); the store buffer hides most of their cost
 
 for these operations (default: the server layout, 100,000 sessions):
 
@@ -47,7 +50,7 @@ OPS = [
     ("resume", ["--only", "resume", "--threads", "1", "--seconds", "0.2"], ["lib_resume"],
      "resume"),
 ]
-EVENTS = ("Ir", "D1", "LL")
+EVENTS = ("Ir", "D1r", "LLr", "LLw")
 
 
 def callgrind(binary, args, funcs, env, ll):
@@ -75,9 +78,8 @@ def callgrind(binary, args, funcs, env, ll):
         if names is None or total is None:
             sys.exit("count.py: no totals in callgrind's output")
         v = dict(zip(names, total + [0] * (len(names) - len(total))))
-        return {"Ir": v.get("Ir", 0),
-                "D1": v.get("D1mr", 0) + v.get("D1mw", 0),
-                "LL": v.get("DLmr", 0) + v.get("DLmw", 0)}, p.stderr
+        return {"Ir": v.get("Ir", 0), "D1r": v.get("D1mr", 0), "LLr": v.get("DLmr", 0),
+                "LLw": v.get("DLmw", 0)}, p.stderr
 
 
 def calls(kind, sessions, stderr):
@@ -108,8 +110,9 @@ def main():
 
     print("per operation, counted by callgrind's cache simulator; %d sessions, %s layout%s"
           % (a.sessions, a.layout, "; LL " + a.LL if a.LL else ""))
-    print("%-12s | %-26s | %-26s" % ("", "OpenSSL  Ir / D1 / LL", "sesscache  Ir / D1 / LL"))
-    print("-" * 13 + "+" + "-" * 28 + "+" + "-" * 27)
+    head = " / ".join(EVENTS)
+    print("%-12s | %-30s | %-30s" % ("", "OpenSSL " + head, "sesscache " + head))
+    print("-" * 13 + "+" + "-" * 32 + "+" + "-" * 31)
     fill = {}
     for label, args, funcs, kind in OPS:
         per = []
@@ -122,7 +125,7 @@ def main():
             elif kind == "churn":
                 v = {e: v[e] - fill[i][e] for e in EVENTS}
             per.append(["%.0f" % (v["Ir"] / n)] + ["%.2f" % (v[e] / n) for e in EVENTS[1:]])
-        print("%-12s | %-26s | %-26s" % (label, " / ".join(per[0]), " / ".join(per[1])))
+        print("%-12s | %-30s | %-30s" % (label, " / ".join(per[0]), " / ".join(per[1])))
         sys.stdout.flush()
 
 
