@@ -247,6 +247,60 @@ fn set_time_racing_an_add_is_not_lost() {
     assert_eq!(lost, 0, "set_time lost in {lost} of {iters} races");
 }
 
+/// Lookups read the index without a lock while one writer grows it, rebuilds it and churns
+/// through it: a key cached all along must be found every time (with its own session), and a
+/// key never added must never be (a wrong "yes" is the one answer `SSL_has_matching_session_id`
+/// may never give).
+#[test]
+fn lock_free_lookups_never_answer_wrong_while_the_index_changes() {
+    use sesscache::core::cache::Cache;
+    use sesscache::core::entry::Cacheable;
+    let leaks = Leaks::start();
+    let cache = Cache::<SessionRef>::new();
+    let make = |n: u32| {
+        let s = Arc::new(Session::new(T0));
+        s.update(|f| {
+            f.version = 0x0303;
+            let mut id = [0u8; 32];
+            id[..4].copy_from_slice(&n.to_le_bytes());
+            id[31] = 0x5a;
+            f.id = Bytes32::new(&id).unwrap();
+            f.timeout = 100;
+        });
+        s
+    };
+    let stable: Vec<SessionRef> = (0..512).map(make).collect();
+    stable.iter().for_each(|s| drop(cache.add(s, 0, None)));
+    let absent: Vec<_> = (1_000_000..1_000_512).map(|n| make(n).key()).collect();
+    let rounds: u32 = if cfg!(miri) { 2 } else { 100 };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            // Grows the index from 64 keys to thousands and back, over and over.
+            for r in 0..rounds {
+                let n = if cfg!(miri) { 40 } else { 8000 };
+                let batch: Vec<SessionRef> = (0..n).map(|i| make(1000 + r * n + i)).collect();
+                batch.iter().for_each(|s| drop(cache.add(s, 0, None)));
+                batch.iter().for_each(|s| drop(cache.remove(&s.key())));
+            }
+            done.store(true, Ordering::Release);
+        });
+        let mut checks = 0u64;
+        while !done.load(Ordering::Acquire) || checks == 0 {
+            for (s, k) in stable.iter().zip(&absent) {
+                assert!(cache.contains(&s.key()), "a cached key was missed");
+                assert!(cache.get(&s.key()).is_some_and(|g| Arc::ptr_eq(&g, s)), "a cached key gave another session");
+                assert!(!cache.contains(k), "a key never added was found");
+                checks += 1;
+            }
+        }
+    });
+    cache.validate();
+    assert_eq!(cache.len(), stable.len());
+    drop((stable, cache));
+    leaks.check();
+}
+
 static REMOVED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_remove(ctx: *mut SSL_CTX, _s: *mut SSL_SESSION) {

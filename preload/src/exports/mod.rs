@@ -411,8 +411,8 @@ unsafe extern "C" fn remove_trampoline<const L: usize>(ctx: *mut SSL_CTX, sess: 
 /// Moves `s` to the place of its new expiry in the cache that lists it, if any.
 fn reposition(s: &LibSession) {
     if let Some(listing) = s.listing() {
-        if let Some(cache) = listing.cache() {
-            cache.reposition_listing(&listing);
+        if let Some(cache) = listing.cache::<LibSession>() {
+            cache.reposition_listing(listing);
         }
     }
 }

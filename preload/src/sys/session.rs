@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::ffi::{c_int, c_long, c_uint};
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, Weak};
 
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
@@ -69,8 +68,9 @@ impl LibSession {
         self.lib.real()
     }
 
-    /// The cache listing this session, while one does (OpenSSL's `owner`).
-    pub fn listing(&self) -> Option<Arc<Listing<LibSession>>> {
+    /// The entry a cache last listed this session as (OpenSSL's `owner`; the cache decides
+    /// whether it still lists it there).
+    pub fn listing(&self) -> Option<Listing> {
         owner(self.p.as_ptr() as usize)
     }
 
@@ -201,11 +201,15 @@ impl Cacheable for LibSession {
         !resumable && (ticket || !self.id().is_empty())
     }
 
-    fn attach(&self, listing: &Arc<Listing<Self>>) {
+    fn attach(&self, listing: Listing) {
         attach(self.p.as_ptr() as usize, listing);
     }
 
-    fn detach(&self, listing: &Listing<Self>) {
+    fn reattach(&self, old: Listing, new: Listing) {
+        reattach(self.p.as_ptr() as usize, old, new);
+    }
+
+    fn detach(&self, listing: Listing) {
         detach(self.p.as_ptr() as usize, listing);
     }
 
@@ -245,7 +249,7 @@ pub fn call_get(lib: &'static LibSsl, cb: GetCb, ssl: Ssl, id: &[u8]) -> Option<
 
 const SHARDS: usize = 64;
 
-type Owners = HashMap<usize, Weak<Listing<LibSession>>>;
+type Owners = HashMap<usize, Listing>;
 
 static OWNERS: Lazy<Vec<Mutex<Owners>>> = Lazy::new(|| (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect());
 
@@ -255,19 +259,26 @@ fn shard(addr: usize) -> &'static Mutex<Owners> {
 }
 
 /// Records that a cache lists the session at `addr` (`listing`).
-fn attach(addr: usize, listing: &Arc<Listing<LibSession>>) {
-    shard(addr).lock().insert(addr, Arc::downgrade(listing));
+fn attach(addr: usize, listing: Listing) {
+    shard(addr).lock().insert(addr, listing);
+}
+
+/// Replaces the record `old` of the session at `addr` by `new`, if it is still `old`.
+fn reattach(addr: usize, old: Listing, new: Listing) {
+    if let Some(o) = shard(addr).lock().get_mut(&addr).filter(|o| **o == old) {
+        *o = new;
+    }
 }
 
 /// Forgets the record of the session at `addr` if it is `listing`.
-fn detach(addr: usize, listing: &Listing<LibSession>) {
+fn detach(addr: usize, listing: Listing) {
     let mut map = shard(addr).lock();
-    if map.get(&addr).is_some_and(|o| std::ptr::eq(o.as_ptr(), listing)) {
+    if map.get(&addr) == Some(&listing) {
         map.remove(&addr);
     }
 }
 
-/// The listing of the session at `addr`, while its cache still lists it.
-fn owner(addr: usize) -> Option<Arc<Listing<LibSession>>> {
-    shard(addr).lock().get(&addr)?.upgrade()
+/// The record of the session at `addr` (its cache decides whether it still lists it).
+fn owner(addr: usize) -> Option<Listing> {
+    shard(addr).lock().get(&addr).copied()
 }

@@ -47,10 +47,10 @@ impl<T> Few<T> {
         self.iter().cloned().collect()
     }
 
-    pub(super) fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Few<U> {
-        let one = self.one.as_ref().map(&mut f);
+    pub(super) fn map<U>(self, mut f: impl FnMut(T) -> U) -> Few<U> {
+        let one = self.one.map(&mut f);
         // Nearly always empty: skip building an iterator for it.
-        let more = if self.more.is_empty() { Vec::new() } else { self.more.iter().map(f).collect() };
+        let more = if self.more.is_empty() { Vec::new() } else { self.more.into_iter().map(f).collect() };
         Few { one, more }
     }
 }

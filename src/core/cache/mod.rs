@@ -1,47 +1,48 @@
-//! The cache: a sharded hash index for lookups plus one expiry-ordered list for eviction and
-//! flush, reproducing OpenSSL 3.0's `SSL_CTX_add_session`, remove, eviction and flush.
+//! The cache: an index that holds each key with its session, readable without a lock, plus one
+//! expiry-ordered list for eviction and flush, reproducing OpenSSL 3.0's `SSL_CTX_add_session`,
+//! remove, eviction and flush.
 //!
-//! Lookups take only their shard's read lock. The order lock is the innermost lock and is held
-//! only for the order itself: add and remove take their key's shard write lock, then the order
-//! lock; flush and reposition take the order lock alone. A session leaves the cache when it
-//! leaves the order (under the order lock, so the count and the eviction order are exact);
-//! evicted and flushed sessions leave the index just after, with no order lock held, and until
-//! then lookups skip them (their listing is no longer linked). No callback runs here: removed
-//! sessions are handed back to the caller, which runs `remove_cb` and drops them after every
-//! lock is released.
+//! Lookups (`contains`, `get`) take no lock and write nothing shared: a hit reads the slot that
+//! holds the whole key (one cache line) and, for `get`, the session it returns. Every mutation
+//! takes the cache's one lock, under which the index, the order and the count change together,
+//! so the count and the eviction order are exact and a removed session has left the index
+//! before the operation returns. No callback runs here, and no session is released under the
+//! lock: removed sessions are handed back to the caller, which runs `remove_cb` and drops them
+//! after the lock is released.
 //!
 //! The order is OpenSSL 3.0's list (head: latest expiry; among equal expiries the latest
 //! insertion nearest the head; the tail is the next victim), kept as one FIFO bucket per
-//! distinct expiry in a `BTreeMap`. Unlinking leaves a tombstone that eviction skips and that
-//! is compacted away once tombstones outnumber live entries, so every operation is O(log b)
-//! (b distinct expiries) amortised, with 16 bytes of order per cached session.
+//! distinct expiry in a `BTreeMap`. Its entries name index slots by (insertion number, hash);
+//! a slot that moves or leaves leaves a tombstone that eviction skips and that is compacted
+//! away once tombstones outnumber live entries, so every operation is O(log b) (b distinct
+//! expiries) amortised, with 16 bytes of order per cached session.
 
 mod few;
+mod group;
 mod index;
 mod order;
 mod registry;
+mod segmented;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use hashbrown::hash_table::Entry;
-use hashbrown::HashTable;
-use parking_lot::RwLock;
-
-use super::entry::{Cacheable, Listing};
-use super::key::{KeyHasher, SessionKey};
+use super::entry::Cacheable;
+pub use super::entry::Listing;
+use super::key::{KeyHasher, KeyWords, SessionKey};
 use super::sync::{OrderLock, Own};
 use super::time::Expiry;
 pub use few::Few;
-use index::{shard_of, Shard, Slot, SHARDS};
-use order::{Order, OrderGuard, Serial};
+use index::{Index, IndexWriter, Loc};
+use order::Order;
 
-impl<H: Cacheable> Listing<H> {
-    /// The cache that lists this session, if it still exists.
-    pub fn cache(&self) -> Option<Arc<Cache<H>>> {
-        registry::lookup(self.cache_id)
+impl Listing {
+    /// The cache that lists this entry, if it still exists and holds `H`s.
+    pub fn cache<H: Cacheable>(&self) -> Option<Arc<Cache<H>>> {
+        registry::lookup(self.cache)
     }
 }
 
@@ -56,14 +57,28 @@ pub struct Added<H> {
     pub replaced: Option<H>,
 }
 
+/// What the lock guards: the order and the index's writer state.
+struct Writer {
+    order: Order,
+    index: IndexWriter,
+}
+
+/// What every mutation serialises on: the lock, and the count it keeps exact (written only
+/// under the lock, read without it). `repr(C)`: the count, the lock word and the order's hot
+/// fields share the first cache line, which moves between cores once per add.
+#[repr(C)]
+struct Serial {
+    len: AtomicUsize,
+    lock: OrderLock<Writer>,
+}
+
 /// The session cache of one `SSL_CTX`.
 pub struct Cache<H: Cacheable> {
-    shards: Box<[Shard<H>]>,
+    index: Index<H>,
     hasher: KeyHasher,
-    id: u32,
-    /// The order and the count, on cache lines of their own: every mutation writes both, and
-    /// sharing one line saves a transfer between cores per add.
-    serial: Own<Serial<H>>,
+    id: NonZeroU32,
+    /// The lock and the count, on cache lines of their own: lookups never touch them.
+    serial: Own<Serial>,
 }
 
 impl<H: Cacheable> Cache<H> {
@@ -71,8 +86,11 @@ impl<H: Cacheable> Cache<H> {
     pub fn new() -> Arc<Cache<H>> {
         registry::register(|id| {
             Arc::new(Cache {
-                shards: (0..SHARDS).map(|_| Shard { table: RwLock::new(HashTable::new()) }).collect(),
-                serial: Own(Serial { len: AtomicUsize::new(0), order: OrderLock::new(Order::new()) }),
+                index: Index::new(),
+                serial: Own(Serial {
+                    len: AtomicUsize::new(0),
+                    lock: OrderLock::new(Writer { order: Order::new(), index: IndexWriter::new() }),
+                }),
                 hasher: KeyHasher::new(),
                 id,
             })
@@ -89,77 +107,66 @@ impl<H: Cacheable> Cache<H> {
         self.len() == 0
     }
 
-    fn lock_order(&self) -> OrderGuard<'_, H> {
-        OrderGuard(Some(self.serial.order.lock()))
+    fn lock(&self) -> spin::mutex::SpinMutexGuard<'_, Writer> {
+        self.serial.lock.lock()
     }
 
-    fn hash(&self, key: &SessionKey) -> u64 {
-        self.hasher.hash(key)
+    fn key_hash(&self, key: &SessionKey) -> (KeyWords, u64) {
+        let w = key.words();
+        (w, self.hasher.hash_words(&w))
     }
 
-    fn shard(&self, hash: u64) -> &Shard<H> {
-        &self.shards[shard_of(hash)]
+    fn listing(&self, hash: u64, seq: u64) -> Listing {
+        Listing { cache: self.id, hash, seq }
     }
 
-    /// The cached session with this key, with a reference taken for the caller.
-    pub fn get(&self, key: &SessionKey) -> Option<H> {
-        let hash = self.hash(key);
-        let table = self.shard(hash).table.read();
-        table.find(hash, |s| s.is_live(hash, key)).map(|s| s.node.handle.clone())
-    }
-
-    /// True when a session with this key is cached (`SSL_has_matching_session_id`).
-    pub fn contains(&self, key: &SessionKey) -> bool {
-        let hash = self.hash(key);
-        self.shard(hash).table.read().find(hash, |s| s.is_live(hash, key)).is_some()
-    }
-
-    /// Moves the count by `delta`. Only ever written under the order lock (`_order` is its
-    /// guard), so a load and a store do, without a locked read-modify-write.
-    fn set_len(&self, _order: &mut Order<H>, delta: isize) {
+    /// Moves the count by `delta`. Only ever written under the lock (`_w` is its guard), so a
+    /// load and a store do, without a locked read-modify-write.
+    fn set_len(&self, _w: &mut Writer, delta: isize) {
         let len = &self.serial.len;
         len.store(len.load(Ordering::Relaxed).wrapping_add_signed(delta), Ordering::Relaxed);
     }
 
-    /// Takes `node` out of the order (the caller holds the order lock): from here on it is no
-    /// longer cached, though its index slot goes only in [`Cache::unindex`].
-    fn unlink_counted(&self, order: &mut Order<H>, node: &Listing<H>) {
-        if node.linked.load(Ordering::Relaxed) {
-            order.unlink(node);
-            self.set_len(order, -1);
+    /// Counts the entry whose slot just lost its insertion number as gone from the order, and
+    /// compacts the order when tombstones pile up.
+    fn unlink(&self, w: &mut Writer) {
+        if w.order.unlink() {
+            let Writer { order, index } = w;
+            order.compact(|seq, hash| self.index.find_seq(index, hash, seq));
         }
     }
 
-    /// Removes the index slot of a listing that was unlinked from the order, unless another
-    /// add has replaced it since. Called with no lock held.
-    fn unindex(&self, node: &Listing<H>) {
-        let mut table = self.shard(node.hash).table.write();
-        if let Ok(entry) = table.find_entry(node.hash, |s| std::ptr::eq(&*s.node, node)) {
-            // Not the last reference: the caller holds one.
-            entry.remove();
+    /// The cached session with this key, with a reference taken for the caller.
+    pub fn get(&self, key: &SessionKey) -> Option<H> {
+        let (w, hash) = self.key_hash(key);
+        match self.index.get(hash, &w) {
+            Some(found) => found,
+            None => {
+                let g = self.lock();
+                let at = self.index.find(&g.index, hash, &w)?;
+                self.index.with_handle(&g.index, at, |h| h.cloned())
+            }
         }
     }
 
-    /// What happens to an evicted or flushed session once it has left the order: its index
-    /// slot goes, it is marked not resumable and forgets its listing. Called with no lock held.
-    fn retire(&self, node: &Listing<H>) -> H {
-        self.unindex(node);
-        node.handle.mark_not_resumable();
-        node.handle.detach(node);
-        node.handle.clone()
+    /// True when a session with this key is cached (`SSL_has_matching_session_id`).
+    pub fn contains(&self, key: &SessionKey) -> bool {
+        let (w, hash) = self.key_hash(key);
+        match self.index.contains(hash, &w) {
+            Some(found) => found,
+            None => {
+                let g = self.lock();
+                self.index.find(&g.index, hash, &w).is_some()
+            }
+        }
     }
 
-    fn listing(&self, key: SessionKey, hash: u64, h: &H) -> Arc<Listing<H>> {
-        Arc::new(Listing {
-            key,
-            hash,
-            handle: h.clone(),
-            cache_id: self.id,
-            overflowed: AtomicBool::new(false),
-            at: AtomicI64::new(0),
-            seq: AtomicU64::new(0),
-            linked: AtomicBool::new(false),
-        })
+    /// True while this cache lists the entry `l` at that place.
+    pub fn lists(&self, l: Listing) -> bool {
+        l.cache == self.id && {
+            let g = self.lock();
+            self.index.find_seq(&g.index, l.hash, l.seq).is_some()
+        }
     }
 
     /// `SSL_CTX_add_session` (3.0): insert or replace, evict while the count (including the
@@ -167,84 +174,87 @@ impl<H: Cacheable> Cache<H> {
     /// Re-adding a cached session repositions it. With `stamp = Some(now)`
     /// (`SSL_SESS_CACHE_UPDATE_TIME`) the session's time becomes `now` first.
     ///
-    /// Locks: the key's shard (write) for the whole add, and inside it, briefly, the order
-    /// lock, which is all that adds on different shards serialise on. Victims leave the order
-    /// under that lock (so the count and the eviction order are exact, and lookups stop
-    /// finding them) and leave the index after it, in parallel with other adds.
+    /// Everything is done under the cache's lock, victims included (they leave the order and
+    /// the index before it is released), except what needs no lock: hashing, taking the
+    /// cache's reference, and afterwards marking the victims and dropping what is left over.
     pub fn add(&self, h: &H, capacity: usize, stamp: Option<i64>) -> Added<H> {
         if let Some(now) = stamp {
             h.stamp_time(now);
         }
-        // Everything that needs no lock is done first, to keep the critical sections short.
-        let key = h.key();
-        let hash = self.hash(&key);
-        let fresh = self.listing(key, hash, h);
+        let (w, hash) = self.key_hash(&h.key());
+        // The cache's own reference, taken before the lock; left over (dropped after it) on a
+        // re-add.
+        let mut fresh = Some(h.clone());
         let mut out = Added { is_new: true, evicted: Few::default(), replaced: None };
         let mut victims = Few::default();
         let mut old = None;
-        let dead;
         {
-            let mut table = self.shard(hash).table.write();
-            // One probe finds the key or the slot a new entry goes to (growing the table
-            // first if it is full).
-            let slot = table.entry(hash, |s| s.is(hash, &key), |s| s.node.hash);
-            let found = match &slot {
-                Entry::Occupied(e) => Some(e.get().node.clone()),
-                Entry::Vacant(_) => None,
-            };
-            let mut order = self.lock_order();
-            // A listing that is indexed but no longer linked is an eviction or flush in
-            // progress: that session has already left the cache.
-            let node = match found {
-                Some(node) if node.is_linked() && node.handle.same(h) => {
+            let mut g = self.lock();
+            let g = &mut *g;
+            // One probe: where the key is, or where it would go.
+            let located = self.index.locate(&g.index, hash, &w);
+            let found = located.ok();
+            if let Some(at) = found {
+                // The key is cached: this very session again (repositioned), or another one,
+                // replaced silently. Either way its place in the order goes.
+                let old_seq = self.index.seq(&g.index, at);
+                self.index.set_seq(&mut g.index, at, 0);
+                self.unlink(g);
+                if self.index.with_handle(&g.index, at, |x| x.is_some_and(|x| x.same(h))) {
                     out.is_new = false;
-                    order.unlink(&node);
-                    node
+                } else if let Some(new) = fresh.take() {
+                    self.set_len(g, -1);
+                    let prev = self.index.swap_handle(&mut g.index, at, new);
+                    old = prev.map(|p| (p, self.listing(hash, old_seq)));
                 }
-                Some(node) => {
-                    if node.is_linked() {
-                        self.unlink_counted(&mut order, &node);
-                        old = Some(node);
-                    }
-                    fresh
-                }
-                None => fresh,
-            };
+            }
             if out.is_new {
-                self.set_len(&mut order, 1);
+                self.set_len(g, 1);
                 // The new entry is counted but not yet linked, so it can never be its own
                 // victim. divergence: OpenSSL 3.0 stops evicting at a tail with an empty id
                 // (it cannot be removed), which lets the cache grow without bound
                 // (CVE-2024-2511). We evict it like any other.
                 while capacity > 0 && self.len() >= capacity {
-                    let Some(victim) = order.first() else { break };
-                    self.unlink_counted(&mut order, &victim);
-                    victims.push(victim);
+                    let Writer { order, index } = &mut *g;
+                    let Some((seq, vhash, at)) = order.first(|s, hh| self.index.find_seq(index, hh, s)) else {
+                        break;
+                    };
+                    let victim = self.index.remove(index, at);
+                    self.unlink(g);
+                    self.set_len(g, -1);
+                    if let Some(v) = victim {
+                        victims.push((v, self.listing(vhash, seq)));
+                    }
+                }
+            }
+            let seq = g.order.next_seq();
+            match found {
+                // Removals never move other keys: `at` still names the key's slot.
+                Some(at) => self.index.set_seq(&mut g.index, at, seq),
+                None => {
+                    let Some(new) = fresh.take() else { unreachable!("taken only when the key was found") };
+                    // Removals never fill a slot: the free slot `locate` found is still free.
+                    let at = located.err().flatten();
+                    self.index.insert(&mut g.index, &|x: &KeyWords| self.hasher.hash_words(x), at, hash, &w, seq, new);
                 }
             }
             // The owner is recorded first and the expiry read after it, both under the lock: a
             // concurrent `set_time` (which writes the expiry, then reads the owner) either
             // missed the owner, and then its write is seen by this read, or found it, and then
             // it repositions once this link is done.
-            h.attach(&node);
-            order.link(&node, h.expiry());
-            dead = order.take_graveyard();
-            drop(order);
-            if out.is_new {
-                match slot {
-                    Entry::Occupied(mut entry) => entry.get_mut().node = node,
-                    Entry::Vacant(vacant) => {
-                        vacant.insert(Slot { node });
-                    }
-                }
-            }
+            h.attach(self.listing(hash, seq));
+            g.order.link(seq, hash, h.expiry());
         }
-        if let Some(old) = old {
-            old.handle.detach(&old);
-            out.replaced = Some(old.handle.clone());
+        drop(fresh);
+        if let Some((p, l)) = old {
+            p.detach(l);
+            out.replaced = Some(p);
         }
-        out.evicted = victims.map(|v| self.retire(v));
-        drop(dead);
+        out.evicted = victims.map(|(v, l)| {
+            v.mark_not_resumable();
+            v.detach(l);
+            v
+        });
         out
     }
 
@@ -252,23 +262,19 @@ impl<H: Cacheable> Cache<H> {
     /// object it is, and return it. The caller marks its own argument not resumable, runs
     /// `remove_cb` and then drops the returned handle.
     pub fn remove(&self, key: &SessionKey) -> Option<H> {
-        let hash = self.hash(key);
-        let (node, dead) = {
-            let mut table = self.shard(hash).table.write();
-            let entry = table.find_entry(hash, |s| s.is(hash, key)).ok()?;
-            let mut order = self.lock_order();
-            // Already unlinked: an eviction or flush took it first and removes the slot.
-            if !entry.get().node.is_linked() {
-                return None;
-            }
-            self.unlink_counted(&mut order, &entry.get().node);
-            let dead = order.take_graveyard();
-            drop(order);
-            (entry.remove().0.node, dead)
+        let (w, hash) = self.key_hash(key);
+        let (h, l) = {
+            let mut g = self.lock();
+            let g = &mut *g;
+            let at = self.index.find(&g.index, hash, &w)?;
+            let l = self.listing(hash, self.index.seq(&g.index, at));
+            let h = self.index.remove(&mut g.index, at);
+            self.unlink(g);
+            self.set_len(g, -1);
+            (h?, l)
         };
-        drop(dead);
-        node.handle.detach(&node);
-        Some(node.handle.clone())
+        h.detach(l);
+        Some(h)
     }
 
     /// `SSL_CTX_flush_sessions(ctx, t)` (3.0): from the earliest expiry on, remove sessions
@@ -276,79 +282,97 @@ impl<H: Cacheable> Cache<H> {
     /// removed sessions in removal order, each marked not resumable.
     pub fn flush(&self, t: i64) -> Vec<H> {
         let mut removed = Vec::new();
-        let dead = {
-            let mut order = self.lock_order();
-            while let Some(node) = order.first() {
-                if t != 0 && !node.handle.expiry().is_expired_at(t) {
+        {
+            let mut g = self.lock();
+            let g = &mut *g;
+            loop {
+                let Writer { order, index } = &mut *g;
+                let Some((seq, hash, at)) = order.first(|s, hh| self.index.find_seq(index, hh, s)) else { break };
+                let expired = self.index.with_handle(index, at, |x| x.is_some_and(|x| x.expiry().is_expired_at(t)));
+                if t != 0 && !expired {
                     break;
                 }
-                self.unlink_counted(&mut order, &node);
-                removed.push(node);
+                let h = self.index.remove(index, at);
+                self.unlink(g);
+                self.set_len(g, -1);
+                removed.extend(h.map(|h| (h, self.listing(hash, seq))));
             }
-            order.take_graveyard()
-        };
-        drop(dead);
-        removed.iter().map(|n| self.retire(n)).collect()
+        }
+        removed
+            .into_iter()
+            .map(|(h, l)| {
+                h.mark_not_resumable();
+                h.detach(l);
+                h
+            })
+            .collect()
     }
 
-    /// Moves the session listed by `node` to the position of its current expiry, if this cache
-    /// still lists it (3.0's `SSL_SESSION_set_time` on a cached session).
-    pub fn reposition_listing(&self, node: &Arc<Listing<H>>) {
-        let mut order = self.lock_order();
-        if node.linked.load(Ordering::Relaxed) && node.cache_id == self.id {
-            order.unlink(node);
-            order.link(node, node.handle.expiry());
+    /// Moves the entry at `at` (insertion number `l.seq`) to the place of its session's
+    /// current expiry, with a new insertion number that the session's record follows.
+    fn move_to_expiry(&self, g: &mut Writer, at: Loc, l: Listing) {
+        let seq = g.order.next_seq();
+        self.index.set_seq(&mut g.index, at, seq);
+        self.unlink(g);
+        let new = self.listing(l.hash, seq);
+        // The record first, then the expiry (see `add`).
+        let expiry: Option<Expiry> = self.index.with_handle(&g.index, at, |x| {
+            x.map(|x| {
+                x.reattach(l, new);
+                x.expiry()
+            })
+        });
+        let Some(expiry) = expiry else { unreachable!("a full slot holds a session") };
+        g.order.link(seq, l.hash, expiry);
+    }
+
+    /// Moves the entry `l` to the position of its session's current expiry, if this cache
+    /// still lists it there (3.0's `SSL_SESSION_set_time` on a cached session).
+    pub fn reposition_listing(&self, l: Listing) {
+        if l.cache != self.id {
+            return;
+        }
+        let mut g = self.lock();
+        if let Some(at) = self.index.find_seq(&g.index, l.hash, l.seq) {
+            self.move_to_expiry(&mut g, at, l);
         }
     }
 
     /// Moves the session cached under `key` to the position of its current expiry, if `h` is
     /// the object cached there (for callers that know a session's key but not its listing).
     pub fn reposition(&self, key: &SessionKey, h: &H) {
-        let hash = self.hash(key);
-        let node = {
-            let table = self.shard(hash).table.read();
-            match table.find(hash, |s| s.is(hash, key)) {
-                Some(s) if s.node.handle.same(h) => s.node.clone(),
-                _ => return,
-            }
-        };
-        self.reposition_listing(&node);
+        let (w, hash) = self.key_hash(key);
+        let mut g = self.lock();
+        let Some(at) = self.index.find(&g.index, hash, &w) else { return };
+        if self.index.with_handle(&g.index, at, |x| x.is_some_and(|x| x.same(h))) {
+            let l = self.listing(hash, self.index.seq(&g.index, at));
+            self.move_to_expiry(&mut g, at, l);
+        }
     }
 
     /// Every cached session, earliest expiry first (for tests and statistics).
     pub fn snapshot(&self) -> Vec<H> {
-        let listings = self.lock_order().live_listings();
-        listings.iter().map(|n| n.handle.clone()).collect()
+        let g = self.lock();
+        let entries = g.order.live_entries(|s, hh| self.index.find_seq(&g.index, hh, s));
+        entries.iter().filter_map(|(_, _, at)| self.index.with_handle(&g.index, *at, |x| x.cloned())).collect()
     }
 
     /// Checks that the index and the order agree; panics with a description if they do not.
     /// Used by tests and fuzzers after every operation.
     pub fn validate(&self) {
-        // Shards before the order lock, as in every mutation.
-        let tables: Vec<_> = self.shards.iter().map(|s| s.table.read()).collect();
-        let mut order = self.lock_order();
-        let indexed: usize = tables.iter().map(|t| t.len()).sum();
-        assert_eq!(indexed, self.len(), "the count is stale");
-        assert_eq!(indexed, order.live as usize, "index and order disagree on the count");
-        let mut seen = 0;
+        let g = self.lock();
+        let keys = self.index.validate(&g.index, &|x: &KeyWords| self.hasher.hash_words(x));
+        assert_eq!(keys, self.len(), "the count is stale");
+        assert_eq!(keys, g.order.live as usize, "index and order disagree on the count");
+        let entries = g.order.live_entries(|s, hh| self.index.find_seq(&g.index, hh, s).map(|at| (hh, at)));
+        assert_eq!(entries.len(), keys, "live entries in the order disagree with the index");
         let mut last: Option<(Expiry, u64)> = None;
-        for node in order.live_listings() {
-            seen += 1;
-            let pos = (node.expiry(), node.seq.load(Ordering::Relaxed));
-            assert!(last.is_none_or(|l| l < pos), "the order is not sorted");
-            last = Some(pos);
-            let hash = self.hash(&node.key);
-            assert_eq!(hash, node.hash, "a listing's stored hash is stale");
-            let table = &tables[shard_of(hash)];
-            let found = table.find(hash, |s| s.is_live(hash, &node.key));
-            assert!(found.is_some_and(|s| Arc::ptr_eq(&s.node, &node)), "an ordered session is not indexed");
+        for (expiry, seq, (hash, at)) in entries {
+            assert!(last.is_none_or(|l| l < (expiry, seq)), "the order is not sorted");
+            last = Some((expiry, seq));
+            assert_eq!(self.hasher.hash_words(&self.index.words(&g.index, at)), hash, "an order entry's hash is stale");
         }
-        assert_eq!(seen, order.live as usize, "live entries in the order disagree with its count");
-        assert!(order.older.keys().all(|k| *k < order.latest), "an older bucket is not older");
-        let dead = order.take_graveyard();
-        drop(order);
-        drop(tables);
-        drop(dead);
+        assert!(g.order.older.keys().all(|k| *k < g.order.latest), "an older bucket is not older");
     }
 }
 

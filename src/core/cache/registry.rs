@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -11,23 +12,24 @@ use parking_lot::RwLock;
 
 /// Every live cache by id, so that a session can find the cache that lists it without holding
 /// a counted reference to it (which would make every add and drop touch one shared counter).
-static CACHES: Lazy<RwLock<HashMap<u32, Weak<dyn Any + Send + Sync>>>> = Lazy::new(Default::default);
+static CACHES: Lazy<RwLock<HashMap<NonZeroU32, Weak<dyn Any + Send + Sync>>>> = Lazy::new(Default::default);
 static NEXT_CACHE_ID: AtomicU32 = AtomicU32::new(1);
 
 /// The live cache registered under `id`, if it is a `T`.
-pub(super) fn lookup<T: Any + Send + Sync>(id: u32) -> Option<Arc<T>> {
+pub(super) fn lookup<T: Any + Send + Sync>(id: NonZeroU32) -> Option<Arc<T>> {
     let any = CACHES.read().get(&id)?.upgrade()?;
     any.downcast::<T>().ok()
 }
 
 /// Registers the cache `make` builds from a fresh id. Ids are 32 bits (they sit in every
-/// listing); after a wrap, ids still in use are skipped, so no two live caches ever share one.
-pub(super) fn register<T: Any + Send + Sync>(make: impl FnOnce(u32) -> Arc<T>) -> Arc<T> {
+/// listing); after a wrap, 0 and ids still in use are skipped, so no two live caches ever share
+/// one.
+pub(super) fn register<T: Any + Send + Sync>(make: impl FnOnce(NonZeroU32) -> Arc<T>) -> Arc<T> {
     let mut caches = CACHES.write();
     let id = loop {
-        let id = NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed);
-        if id != 0 && !caches.contains_key(&id) {
-            break id;
+        match NonZeroU32::new(NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed)) {
+            Some(id) if !caches.contains_key(&id) => break id,
+            _ => {}
         }
     };
     let cache = make(id);
@@ -38,6 +40,6 @@ pub(super) fn register<T: Any + Send + Sync>(make: impl FnOnce(u32) -> Arc<T>) -
 }
 
 /// Forgets the cache registered under `id` (its `Drop`).
-pub(super) fn unregister(id: u32) {
+pub(super) fn unregister(id: NonZeroU32) {
     CACHES.write().remove(&id);
 }
