@@ -12,8 +12,8 @@
 //! only if the word did not change and was even. `get` also takes the slot's small lock to
 //! clone the session. The one writer holds the cache's lock ([`IndexWriter`] stands for it) and
 //! makes the state word odd while it changes a shard: filling or emptying a slot, swapping its
-//! session, or rebuilding the table (doubled when it is 7/8 full, rebuilt at the same size when
-//! deleted slots fill it).
+//! session, or rebuilding the table when its full and deleted slots reach 7/8 of it: at the
+//! same size if that clears enough deleted slots, doubled otherwise (see `Index::insert`).
 
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
@@ -191,12 +191,18 @@ impl<H> Shard<H> {
     }
 }
 
-/// Full and used (full or deleted) slots of each shard: the writer's counts.
+/// Full and used (full or deleted) slots of each shard, and adds since its table was last
+/// rebuilt: the writer's counts.
 #[derive(Clone, Copy, Default)]
 struct Counts {
     live: usize,
     used: usize,
+    since: usize,
 }
+
+/// Keys a same-size rebuild may move per add since the previous rebuild, at most: past that
+/// the table doubles instead.
+const MOVES_PER_ADD: usize = 8;
 
 /// The index's state that only the writer touches; holding `&mut` to it means holding the
 /// cache's lock.
@@ -369,11 +375,17 @@ impl<H: Cacheable> Index<H> {
                 t.fill(i, hash, w, seq, Some(h));
                 counts.live += 1;
                 counts.used += usize::from(empty);
+                counts.since += 1;
                 return;
             }
-            // Full: double the table, or, if deleted slots fill it, rebuild it at its size.
-            let log = if counts.live < max_used(log) / 2 { log } else { log + 1 };
-            self.rebuild(wr, si, log, hash_of);
+            // Full. Rebuilding at the same size clears the deleted slots; under steady churn
+            // they come back, the sooner the fuller the table. So it is rebuilt at its size
+            // while that costs at most `MOVES_PER_ADD` moved keys per add since the previous
+            // rebuild, and doubled otherwise (a fixed load threshold would double most tables
+            // of a cache that stays at its capacity: their counts wander above any threshold
+            // close to the mean, and a table never shrinks).
+            let same = counts.used > counts.live && counts.since * MOVES_PER_ADD >= counts.live;
+            self.rebuild(wr, si, if same { log } else { log + 1 }, hash_of);
         }
     }
 
@@ -403,6 +415,7 @@ impl<H: Cacheable> Index<H> {
         }
         let counts = &mut wr.counts[si];
         counts.used = counts.live;
+        counts.since = 0;
         c.log = log;
     }
 
@@ -494,6 +507,39 @@ mod tests {
         // One table holds about 1/64 of the keys, at least 1/8 of its slots empty.
         let groups: usize = (0..SHARDS).filter_map(|i| idx.table(i)).map(|(_, log)| 1usize << log).sum();
         assert!(groups * 8 * 7 / 8 >= n as usize && groups * 8 <= 4 * n as usize, "{groups} groups for {n} keys");
+    }
+
+    /// A table that stays at about 3/4 full under churn (oldest key out, a new one in) is
+    /// rebuilt at its size again and again, never doubled: deleted slots cost rebuilds, not
+    /// memory.
+    #[test]
+    fn a_table_at_a_steady_count_keeps_its_size() {
+        let idx: Index<SessionRef> = Index::new();
+        let mut wr = IndexWriter::new();
+        let s: SessionRef = Arc::new(Session::new(0));
+        // Every key in shard 0, home groups spread.
+        let hash = |n: u64| n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 6;
+        let hash_of = |w: &KeyWords| hash(w[0]);
+        let add = |idx: &Index<SessionRef>, wr: &mut IndexWriter, n: u32| {
+            let (h, w) = (hash(u64::from(n)), key(n));
+            let at = idx.locate(wr, h, &w).err().flatten();
+            idx.insert(wr, &hash_of, at, h, &w, u64::from(n) + 1, s.clone());
+        };
+        // 195 keys: 32 groups (256 slots, 224 usable), 76% full.
+        let n = 195;
+        for k in 0..n {
+            add(&idx, &mut wr, k);
+        }
+        assert_eq!(idx.table(0).map(|(_, log)| log), Some(5));
+        let rounds = if cfg!(miri) { 10 } else { 100 };
+        for k in n..n * rounds {
+            let old = k - n;
+            let at = idx.find(&wr, hash(u64::from(old)), &key(old)).unwrap_or_else(|| panic!("key {old} is lost"));
+            assert!(idx.remove(&mut wr, at).is_some());
+            add(&idx, &mut wr, k);
+        }
+        assert_eq!(idx.validate(&wr, &hash_of), n as usize);
+        assert_eq!(idx.table(0).map(|(_, log)| log), Some(5), "the table grew under churn");
     }
 
     /// A hash that puts every key in one shard and one home group: probes cross groups, and
