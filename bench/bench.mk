@@ -54,8 +54,8 @@ bench-openssl: $(BENCH_DIR)/bench_openssl
 $(BENCH_DIR):
 	mkdir -p $@
 
-BENCH_SRC := bench/bench.c bench/layout.c
-BENCH_DEP := $(BENCH_SRC) bench/layout.h bench/nginx_trace.h bench/bench.mk
+BENCH_SRC := bench/bench.c bench/harness.c bench/layout.c
+BENCH_DEP := $(BENCH_SRC) bench/harness.h bench/layout.h bench/nginx_trace.h bench/bench.mk
 
 $(BENCH_DIR)/bench_openssl: $(BENCH_DEP) | $(BENCH_DIR)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DBENCH_OPENSSL -o $@ $(BENCH_SRC) -lssl -lcrypto -lm

@@ -17,14 +17,16 @@ they evict what a server's would, but not counted), and prints per operation:
 
 for these operations (default: the server layout, 100,000 sessions):
 
-    fill step       SSL_SESSION_new + set1_id/version/time/timeout (bench.c's lib_create),
+    fill step       SSL_SESSION_new + set1_id/version/time/timeout (harness.c's lib_create),
                     SSL_CTX_add_session into a growing cache and SSL_SESSION_free of the
                     caller's reference (lib_add)
     churn step      the same at capacity (each add evicts one); the run first fills the
                     cache with the same calls, so the fill run's counts are subtracted
     lookup hit      SSL_has_matching_session_id
     resume          sesscache: sesscache_handshake_start + sesscache_server_lookup (returns the
-                    session); OpenSSL: SSL_has_matching_session_id (no public call returns it)
+                    session); OpenSSL (no public call returns it): SSL_has_matching_session_id,
+                    then SSL_SESSION_up_ref of that session, the version, sid_ctx and expiry
+                    checks, and the free of the session the SSL held (harness.c's lib_resume)
 
     bench/count.py --openssl BIN --sesscache BIN --libdir DIR [--sessions N] [--layout L]
                    [--LL size,assoc,line]
@@ -38,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 
-# The benchmark's out-of-line wrappers around the library's calls (bench.c, lib_*): counting
+# The benchmark's out-of-line wrappers around the library's calls (harness.c, lib_*): counting
 # is toggled on entry to and exit from them, so they must not nest.
 ADD = ["lib_create", "lib_add"]
 # (label, bench arguments, counted functions, how many operations the run makes)
