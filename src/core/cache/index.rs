@@ -216,7 +216,37 @@ impl IndexWriter {
     }
 }
 
-/// See the module documentation.
+/// See the module documentation. Why a lock-free read is right (docs/performance.md has the
+/// same argument at more length):
+///
+/// - **Memory.** Nothing a reader touches is ever freed or moved while the cache lives (the
+///   reader borrows the cache): a table's segments are made once and freed with the index,
+///   and every field of a slot is an atomic or sits behind the slot's lock. A read of a slot
+///   that the writer is changing can give a wrong value, never an invalid access. No listing
+///   exists to reclaim: the order names a slot by (insertion number, hash), plain data.
+/// - **Sessions.** A reader takes its reference under the slot's lock, and the writer takes the
+///   same lock to swap or remove the session (which it keeps or hands back, never frees,
+///   there): so the reader clones a session that the slot still owns, which is alive. If the
+///   read then fails its check, the reader drops that clone (possibly the last reference) on
+///   its own thread, with no lock held.
+/// - **Consistency (a sequence lock).** The writer stores the state word odd (relaxed), issues
+///   a release fence, makes its relaxed stores, and stores the word even with release. A
+///   reader loads the word with acquire (odd: retry), makes its relaxed loads, issues an
+///   acquire fence and loads the word again. If one of its loads read a store of a change that
+///   began after its first load, that change's release fence synchronises with the reader's
+///   acquire fence (or the slot lock's unlock with the reader's lock), so the odd store
+///   happens before the second load, which then differs: the reader retries. If the second
+///   load equals the first, every load read the shard as it was between two changes, so the
+///   answer was true at that point: each key's presence is linearisable. (An add that evicts
+///   changes two shards one after the other: a reader may see the victim gone before the new
+///   key is in. Each key's answer is still one that held at some instant.)
+/// - **ABA.** The word's counter has 57 bits for its even values: a reader would have to sleep
+///   through 2^57 changes of one shard to be fooled. Insertion numbers are never reused, so a
+///   stale (insertion number, hash) never names another entry.
+/// - **Progress.** A reader retries at most `READ_ATTEMPTS` times (a writer preempted inside a
+///   change, a rebuild), then asks under the cache's lock, as OpenSSL's readers always do.
+/// - **What it costs.** Tables never shrink and are freed only with the cache: their largest
+///   size stays resident (65 bytes a slot: the slot's line and its control byte).
 pub(super) struct Index<H> {
     shards: Box<[Shard<H>]>,
 }
