@@ -206,6 +206,15 @@ static inline const unsigned char *ring_pick(worker_t *w)
     return w->ring + rng_below(&w->rng, w->ring_len) * ID_LEN;
 }
 
+/* A timed loop's end: its interval and what it counted. */
+static void worker_record(worker_t *w, double t0, double t1, uint64_t ops, uint64_t hits)
+{
+    w->t0 = t0;
+    w->t1 = t1;
+    w->ops += ops;
+    w->hits += hits;
+}
+
 static void work_lookup(worker_t *w)
 {
     run_t *r = w->run;
@@ -223,10 +232,7 @@ static void work_lookup(worker_t *w)
         if (t1 - t0 >= opt_seconds)
             break;
     }
-    w->t0 = t0;
-    w->t1 = t1;
-    w->ops += ops;
-    w->hits += hits;
+    worker_record(w, t0, t1, ops, hits);
 }
 
 /* The i-th add of this round: a pooled session, or one made now. Returns
@@ -267,10 +273,7 @@ static void work_resume(worker_t *w)
             break;
     }
     SSL_SESSION_free(prev);
-    w->t0 = t0;
-    w->t1 = t1;
-    w->ops += ops;
-    w->hits += hits;
+    worker_record(w, t0, t1, ops, hits);
 }
 
 static void work_churn(worker_t *w)
@@ -438,10 +441,7 @@ static void work_handshake(worker_t *w)
         if (t1 - t0 >= opt_seconds)
             break;
     }
-    w->t0 = t0;
-    w->t1 = t1;
-    w->ops += ops;
-    w->hits += hits;
+    worker_record(w, t0, t1, ops, hits);
     w->misses += misses;
     w->adds += adds;
     w->unexpected += unexpected;
