@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use parking_lot::RwLock;
 use zeroize::Zeroize;
 
 use crate::abi::SSL_MAX_MASTER_KEY_LENGTH;
@@ -161,10 +162,12 @@ pub static LIVE_SESSIONS: super::stats::Counter = super::stats::Counter::new();
 /// allocator's 16-byte alignment always leaves on two cache lines.
 #[repr(C)]
 pub struct Session {
-    /// A spinning lock, not a reader-writer one: a session is nearly always used by one thread
-    /// at a time, and every read or write then costs one locked instruction instead of two
-    /// (creating a session and caching it take about ten of them).
-    fields: TinyLock<Fields>,
+    /// A reader-writer lock, not a mutex: C callers hold pointers into the fields
+    /// (`SSL_SESSION_get_id`, `get0_id_context`, `get_master_key`) and read through them while
+    /// other threads read the same session; a mutex's guard is a `&mut Fields`, which Rust's
+    /// aliasing rules count as a write to every field, and so a data race with those reads (Miri's
+    /// stress test found it). Reads take a shared reference.
+    fields: RwLock<Fields>,
     not_resumable: AtomicBool,
     /// Where the session is cached, so that `set_time` can reposition it (3.0's `owner`).
     owner: TinyLock<Option<Listing>>,
@@ -193,29 +196,29 @@ impl Session {
     /// A session with the given fields, resumable flag clear, in no cache.
     pub fn with_fields(fields: Fields) -> Session {
         LIVE_SESSIONS.bump();
-        Session { fields: TinyLock::new(fields), not_resumable: AtomicBool::new(false), owner: TinyLock::new(None) }
+        Session { fields: RwLock::new(fields), not_resumable: AtomicBool::new(false), owner: TinyLock::new(None) }
     }
 
     /// A snapshot of the fields.
     pub fn fields(&self) -> Fields {
-        self.fields.lock().clone()
+        self.fields.read().clone()
     }
 
     /// Reads the fields under the session's lock.
     pub fn read<R>(&self, f: impl FnOnce(&Fields) -> R) -> R {
-        f(&self.fields.lock())
+        f(&self.fields.read())
     }
 
     /// Changes fields that do not affect the cache (id, sid_ctx, master key, version, cipher).
     /// Like OpenSSL, a cached session is not rehashed: the cache keeps the key it was added with.
     pub fn update<R>(&self, f: impl FnOnce(&mut Fields) -> R) -> R {
-        f(&mut self.fields.lock())
+        f(&mut self.fields.write())
     }
 
     /// `SSL_SESSION_set_time` / `set_timeout`: changes the time or timeout and, if a cache lists
     /// the session, moves it to the position of its new expiry (3.0 behaviour).
     pub fn update_expiry(self: &Arc<Self>, f: impl FnOnce(&mut Fields)) {
-        f(&mut self.fields.lock());
+        f(&mut self.fields.write());
         let listing = *self.owner.lock();
         if let Some(l) = listing {
             if let Some(cache) = l.cache::<SessionRef>() {
